@@ -1,0 +1,47 @@
+# corral: the two commands an operator needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8778
+DATA_DIR ?= $(CURDIR)/data
+CONFORMANCE ?= $(CURDIR)/../shared/conformance
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint unit functional conformance audit bench clean venv
+
+venv: $(STAMP)
+
+# A fresh machine needs nothing but Python and make: the virtualenv is made and
+# filled from the hash-locked requirements here.
+$(STAMP): requirements/lock.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements/lock.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/corral serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+functional: $(STAMP)
+	$(BIN)/pytest tests/functional
+
+test: lint $(STAMP)
+	$(BIN)/pytest tests
+
+conformance: $(STAMP)
+	$(BIN)/python tests/conformance/check.py --runner $(CONFORMANCE)/run
+
+audit: $(STAMP)
+	$(BIN)/python tools/audit.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""The HTTP face: the Placement API and corral's own scheduling API."""

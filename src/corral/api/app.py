@@ -1,0 +1,286 @@
+"""The ASGI application: request id, CORS, auth, microversion, routing, errors.
+
+The order of checks is upstream Placement's middleware order, because clients
+and the conformance suite see it: auth (401) comes before microversion parsing
+(400/406), which comes before routing (404/405).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import anyio
+import anyio.to_thread
+import orjson
+
+from corral.api import errors as api_errors
+from corral.api import microversion
+from corral.api.auth import Authenticator
+from corral.api.context import RequestContext
+from corral.api.cors import CorsPolicy
+from corral.api.http import NotAcceptable, Request, Response, json_response
+from corral.api.routing import Router
+from corral.api.services import Services
+from corral.errors import BadRequest, CorralError
+
+LOG = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class PayloadTooLarge(CorralError):
+    status = 413
+    title = "Request Entity Too Large"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Input bounds checked before any handler runs."""
+
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_query_bytes: int = 16 * 1024
+    max_query_params: int = 256
+    max_path_bytes: int = 2048
+
+
+RequestObserver = Callable[[str, str, int, float], None]
+
+
+class App:
+    def __init__(
+        self,
+        router: Router,
+        authenticator: Authenticator,
+        services: Services,
+        *,
+        cors: CorsPolicy | None = None,
+        limits: Limits | None = None,
+        thread_limit: int = 16,
+        observer: RequestObserver | None = None,
+    ) -> None:
+        self.router = router
+        self.services = services
+        self.authenticator = authenticator
+        self.cors = cors
+        self.limits = limits or Limits()
+        self.limiter = anyio.CapacityLimiter(thread_limit)
+        self.observer = observer
+        self.on_startup: list[Callable[[], None]] = []
+        self.on_shutdown: list[Callable[[], None]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        request_id = f"req-{uuid.uuid4()}"
+        headers = _headers(scope)
+        method: str = scope["method"]
+        path: str = (
+            unquote(scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0]) or scope["path"]
+        )
+        resp = await self._respond(scope, receive, method, path, headers, request_id)
+        if self.cors is not None:
+            self.cors.decorate(headers, resp)
+        resp.add_header("x-openstack-request-id", request_id)
+        await _send(send, resp, head_only=method == "HEAD")
+        if self.observer is not None:
+            self.observer(method, path, resp.status, time.perf_counter() - started)
+
+    async def _respond(
+        self,
+        scope: Scope,
+        receive: Receive,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        request_id: str,
+    ) -> Response:
+        if self.cors is not None and method == "OPTIONS":
+            preflight = self.cors.preflight(headers)
+            if preflight is not None:
+                return preflight
+        version: microversion.Version | None = None
+        try:
+            self._check_limits(scope, path)
+            body = await _read_body(receive, self.limits.max_body_bytes)
+            context = self.authenticator.authenticate(path, headers)
+            context.request_id = request_id
+            try:
+                version = microversion.from_header(headers.get(microversion.HEADER))
+            except microversion.VersionParseError as exc:
+                raise BadRequest(f"Invalid microversion: {exc}") from None
+            except microversion.VersionNotAvailable as exc:
+                raise NotAcceptable(f"Invalid microversion: {exc}") from None
+            resp = await self._dispatch(method, path, scope, headers, body, version, context)
+        except CorralError as exc:
+            resp = self._error(exc.status, exc.detail, exc.code, version, request_id, method)
+            if exc.status == 401:
+                resp.add_header("www-authenticate", "Keystone uri='unknown'")
+        except Exception:
+            LOG.exception("unhandled error in %s %s", method, path)
+            resp = self._error(500, "Internal error.", None, version, request_id, method)
+        if version is not None:
+            resp.add_header(microversion.HEADER, f"placement {version}")
+            resp.add_header("vary", microversion.HEADER)
+        return resp
+
+    def _check_limits(self, scope: Scope, path: str) -> None:
+        qs: bytes = scope.get("query_string", b"")
+        if len(qs) > self.limits.max_query_bytes:
+            raise BadRequest(
+                f"Query string is {len(qs)} bytes; the limit is {self.limits.max_query_bytes}."
+            )
+        if len(path.encode()) > self.limits.max_path_bytes:
+            raise BadRequest(f"Path is longer than {self.limits.max_path_bytes} bytes.")
+
+    async def _dispatch(
+        self,
+        method: str,
+        path: str,
+        scope: Scope,
+        headers: dict[str, str],
+        body: bytes,
+        version: microversion.Version,
+        context: RequestContext,
+    ) -> Response:
+        match = self.router.match(path)
+        if match is None:
+            raise _NotFound("The resource could not be found.")
+        route, params = match
+        handler = route.methods.get(method)
+        if handler is None:
+            resp = self._error(
+                405,
+                "The method specified is not allowed for this resource.",
+                None,
+                version,
+                context.request_id,
+                method,
+            )
+            resp.add_header("allow", route.allow)
+            return resp
+        gate = getattr(handler, "__corral_versions__", None)
+        if gate is not None and not gate[0] <= version <= gate[1]:
+            if gate[2] == 405:
+                resp = self._error(
+                    405,
+                    "The method specified is not allowed for this resource.",
+                    None,
+                    version,
+                    context.request_id,
+                    method,
+                )
+                resp.add_header("allow", route.allow)
+                return resp
+            raise _NotFound("The resource could not be found.")
+        clen = headers.get("content-length")
+        if clen and not clen.isdigit():
+            raise BadRequest("content-length header must be an integer")
+        if clen and int(clen) > 0 and not headers.get("content-type"):
+            raise BadRequest("content-type header required when content-length > 0")
+        qs = scope.get("query_string", b"").decode("latin-1")
+        try:
+            query = parse_qsl(qs, keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise BadRequest("Query string is not valid UTF-8.") from None
+        if len(query) > self.limits.max_query_params:
+            raise BadRequest(
+                f"{len(query)} query parameters; the limit is {self.limits.max_query_params}."
+            )
+        req = Request(
+            method=method,
+            path=path,
+            query=query,
+            headers=headers,
+            body=body,
+            version=version,
+            context=context,
+            request_id=context.request_id,
+            services=self.services,
+            path_params=params,
+        )
+        return await anyio.to_thread.run_sync(handler, req, limiter=self.limiter)
+
+    @staticmethod
+    def _error(
+        status: int,
+        detail: str,
+        code: str | None,
+        version: microversion.Version | None,
+        request_id: str,
+        method: str,
+    ) -> Response:
+        body = api_errors.error_body(
+            status, detail, code=code, version=version, request_id=request_id, method=method
+        )
+        return json_response(body, status)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                for fn in self.on_startup:
+                    fn()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for fn in self.on_shutdown:
+                    fn()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+class _NotFound(CorralError):
+    status = 404
+    title = "Not Found"
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        out[name] = f"{out[name]},{value}" if name in out else value
+    return out
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _send(send: Send, resp: Response, *, head_only: bool) -> None:
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers]
+    if resp.content_type and resp.status != 204:
+        headers.append((b"content-type", resp.content_type.encode()))
+    body = resp.body if resp.status not in (204, 304) else b""
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head_only else body})
+
+
+def dumps(data: Any) -> bytes:
+    return orjson.dumps(data)

@@ -1,0 +1,82 @@
+"""The Placement error body: `{"errors": [{status, title, detail, code, request_id}]}`.
+
+The detail text starts with the same stock sentence per status that upstream's
+WebOb exceptions put there, because clients and the conformance suite match on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from corral.api.microversion import MAX, MIN, Version
+
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    409: "Conflict",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+_EXPLANATIONS = {
+    400: "The server could not comply with the request since it is either malformed "
+    "or otherwise incorrect.",
+    401: "This server could not verify that you are authorized to access the document "
+    "you requested. Either you supplied the wrong credentials (e.g., bad password), or "
+    "your browser does not understand how to supply the credentials required.",
+    403: "Access was denied to this resource.",
+    404: "The resource could not be found.",
+    409: "There was a conflict when trying to complete your request.",
+    413: "The request is larger than the server is willing or able to process.",
+    415: "The request media type is not supported by this server.",
+    500: "The server has either erred or is incapable of performing the requested operation.",
+}
+
+# Error codes appear in the body from this microversion on.
+ERROR_CODE_MINOR = 23
+DEFAULT_CODE = "placement.undefined_code"
+
+
+def detail_text(status: int, detail: str, method: str = "") -> str:
+    if status == 405:
+        return f"The method {method} is not allowed for this resource. \n\n {detail}"
+    if status == 406:
+        return (
+            "The resource could not be generated that was acceptable to your browser "
+            f"(content of type application/json. \n\n {detail}"
+        )
+    explanation = _EXPLANATIONS.get(status, "")
+    if not explanation:
+        return detail
+    return f"{explanation}\n\n {detail}  "
+
+
+def error_body(
+    status: int,
+    detail: str,
+    *,
+    code: str | None = None,
+    version: Version | None = None,
+    request_id: str | None = None,
+    method: str = "",
+) -> dict[str, Any]:
+    err: dict[str, Any] = {
+        "status": status,
+        "title": TITLES.get(status, "Error"),
+        "detail": detail_text(status, detail, method),
+    }
+    if version is not None and version.at_least(ERROR_CODE_MINOR):
+        err["code"] = code or DEFAULT_CODE
+    if request_id:
+        err["request_id"] = request_id
+    if status == 406 and version is None:
+        err["max_version"] = str(MAX)
+        err["min_version"] = str(MIN)
+    return {"errors": [err]}

@@ -1,0 +1,170 @@
+"""Request and response types handlers see; no framework objects leak past here."""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import jsonschema
+import orjson
+
+from corral.api.context import RequestContext
+from corral.api.microversion import MAX, Version
+from corral.api.services import Services
+from corral.errors import BadRequest, CorralError
+
+
+class UnsupportedMediaType(CorralError):
+    status = 415
+    title = "Unsupported Media Type"
+
+
+class NotAcceptable(CorralError):
+    status = 406
+    title = "Not Acceptable"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    body: bytes
+    version: Version
+    context: RequestContext
+    request_id: str
+    services: Services
+    path_params: dict[str, str] = field(default_factory=dict)
+
+    def authorize(self, action: str, target: dict[str, Any] | None = None) -> None:
+        """Policy check for `action`; Forbidden when the caller may not."""
+        self.services.policy.authorize(self.context, action, target)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+    def query_values(self, name: str) -> list[str]:
+        return [v for k, v in self.query if k == name]
+
+    def query_dict(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for key, value in self.query:
+            out.setdefault(key, []).append(value)
+        return out
+
+    def json(self, schema: dict[str, Any] | None = None) -> Any:
+        """The body as JSON, validated against `schema` (400 when it does not fit)."""
+        content_type = (self.header("content-type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise UnsupportedMediaType(
+                f"The media type {content_type or None} is not supported, use application/json"
+            )
+        try:
+            data = orjson.loads(self.body)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"Malformed JSON: {exc}") from None
+        if schema is not None:
+            validate(data, schema)
+        return data
+
+    def at_least(self, minor: int) -> bool:
+        return self.version.at_least(minor)
+
+
+_FORMAT_CHECKER = jsonschema.FormatChecker()
+_VALIDATORS: dict[int, jsonschema.protocols.Validator] = {}
+
+
+def validate(data: Any, schema: dict[str, Any]) -> None:
+    """jsonschema validation with compiled validators cached per schema object."""
+    validator = _VALIDATORS.get(id(schema))
+    if validator is None:
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
+        validator = cls(schema, format_checker=_FORMAT_CHECKER)
+        _VALIDATORS[id(schema)] = validator
+    try:
+        validator.validate(data)
+    except jsonschema.ValidationError as exc:
+        raise BadRequest(f"JSON does not validate: {exc.message}") from None
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    content_type: str | None = None
+
+    def add_header(self, name: str, value: str) -> None:
+        self.headers.append((name, value))
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, datetime.datetime):
+        return obj.isoformat()
+    raise TypeError
+
+
+def json_response(
+    data: Any,
+    status: int = 200,
+    *,
+    last_modified: datetime.datetime | None = None,
+    version: Version | None = None,
+) -> Response:
+    """A JSON response; from 1.15 on, with cache-control and last-modified headers."""
+    resp = Response(
+        status=status,
+        body=orjson.dumps(data, default=_default),
+        content_type="application/json",
+    )
+    if version is not None and version.at_least(15):
+        add_cache_headers(resp, last_modified)
+    return resp
+
+
+def add_cache_headers(resp: Response, last_modified: datetime.datetime | None) -> None:
+    when = last_modified or datetime.datetime.now(datetime.UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    resp.add_header("cache-control", "no-cache")
+    resp.add_header("last-modified", email.utils.format_datetime(when, usegmt=True))
+
+
+def empty_response(status: int = 204) -> Response:
+    return Response(status=status)
+
+
+def newest(times: Iterable[datetime.datetime | None]) -> datetime.datetime | None:
+    """The latest of several created_at/updated_at values (for last-modified)."""
+    best: datetime.datetime | None = None
+    for t in times:
+        if t is not None and (best is None or t > best):
+            best = t
+    return best
+
+
+Handler = Callable[[Request], Response]
+F = TypeVar("F", bound=Handler)
+
+
+def versioned(min_minor: int, max_minor: int | None = None, status: int = 404) -> Callable[[F], F]:
+    """Gate a handler to microversions 1.min_minor..1.max_minor.
+
+    Outside that range the request gets `status` (404 as upstream, 405 where
+    upstream answers that the method does not exist yet).
+    """
+
+    def mark(func: F) -> F:
+        func.__corral_versions__ = (  # type: ignore[attr-defined]
+            Version(1, min_minor),
+            Version(1, max_minor) if max_minor is not None else MAX,
+            status,
+        )
+        return func
+
+    return mark

@@ -1,0 +1,1 @@
+"""Handlers for the OpenStack Placement API."""

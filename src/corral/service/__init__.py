@@ -1,0 +1,1 @@
+"""The launcher: config in, validated, API (and RPC) workers out."""

@@ -1,0 +1,69 @@
+"""Builds the ASGI application from validated config."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+from corral.api.app import App, Limits
+from corral.api.auth import Authenticator, NoAuth2
+from corral.api.cors import CorsPolicy
+from corral.api.placement.routes import placement_routes
+from corral.api.policy import PolicyEnforcer
+from corral.api.routing import Router
+from corral.api.services import PlacementSettings, Services
+from corral.store import migrate
+from corral.store.database import Database
+
+
+def build_authenticator(conf: cfg.ConfigOpts) -> Authenticator:
+    if conf.api.auth_strategy == "noauth2":
+        return NoAuth2()
+    from corral.api.keystone import KeystoneAuth
+
+    return KeystoneAuth(conf)
+
+
+def build_cors(conf: cfg.ConfigOpts) -> CorsPolicy | None:
+    if not conf.cors.allowed_origin:
+        return None
+    return CorsPolicy(
+        allowed_origins=tuple(conf.cors.allowed_origin),
+        allow_methods=tuple(m.upper() for m in conf.cors.allow_methods),
+        allow_headers=tuple(conf.cors.allow_headers),
+        expose_headers=tuple(conf.cors.expose_headers),
+        allow_credentials=conf.cors.allow_credentials,
+        max_age=conf.cors.max_age,
+    )
+
+
+def build_app(
+    conf: cfg.ConfigOpts,
+    database_url: str,
+    *,
+    policy_overrides: dict[str, str] | None = None,
+) -> App:
+    db = Database(database_url, pool_size=conf.placement_database.max_pool_size)
+    if conf.placement_database.sync_on_startup:
+        migrate.upgrade(db)
+    services = Services(
+        db=db,
+        policy=PolicyEnforcer(conf, overrides=policy_overrides),
+        placement=PlacementSettings(
+            randomize_allocation_candidates=conf.placement.randomize_allocation_candidates,
+            max_allocation_candidates=conf.placement.max_allocation_candidates,
+            allocation_conflict_retry_count=conf.placement.allocation_conflict_retry_count,
+        ),
+    )
+    app = App(
+        Router(placement_routes()),
+        build_authenticator(conf),
+        services,
+        cors=build_cors(conf),
+        limits=Limits(
+            max_body_bytes=conf.api.max_request_body_bytes,
+            max_query_bytes=conf.api.max_query_string_bytes,
+        ),
+        thread_limit=conf.placement_database.max_pool_size,
+    )
+    app.on_shutdown.append(db.dispose)
+    return app

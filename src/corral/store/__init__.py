@@ -1,0 +1,1 @@
+"""The only layer that talks SQL: tables, migrations, transactions."""

@@ -1,0 +1,123 @@
+"""Engine creation and transaction scopes for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, text
+from sqlalchemy.engine import make_url
+
+from corral.errors import ConcurrentUpdate
+from corral.store import tables
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+def normalise_url(url: str) -> str:
+    """Accept oslo.db style URLs (`postgresql://`, `postgresql+psycopg2://`) and
+    use psycopg 3 for PostgreSQL."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+class Database:
+    """A connection factory with explicit read and write transaction scopes.
+
+    SQLite runs in WAL mode and write transactions start with BEGIN IMMEDIATE,
+    so two writers serialise at the start instead of deadlocking at upgrade.
+    PostgreSQL runs READ COMMITTED; writers protect themselves with the
+    generation compare-and-swap (see `bump_generation`).
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = normalise_url(url)
+        backend = make_url(self.url).get_backend_name()
+        self.is_sqlite = backend == "sqlite"
+        self.is_postgresql = backend == "postgresql"
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if ":memory:" in self.url or make_url(self.url).database in (None, ""):
+                raise ValueError("corral needs a file-backed SQLite database")
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = pool_size
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: committed on success, rolled back on any error."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction: one consistent snapshot for several statements."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        # Let us issue BEGIN ourselves: pysqlite's implicit transactions would
+        # otherwise defer the lock and allow the upgrade deadlock.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def record_changes(conn: Connection, provider_ids: list[int] | set[int], kind: str) -> None:
+    """Append one change-log row per provider, inside the caller's transaction."""
+    if not provider_ids:
+        return
+    now = utcnow()
+    conn.execute(
+        insert(tables.change_log),
+        [{"resource_provider_id": pid, "kind": kind, "created_at": now} for pid in provider_ids],
+    )
+
+
+def bump_generation(conn: Connection, provider_id: int, expected: int) -> int:
+    """Compare-and-swap the provider generation; raise ConcurrentUpdate if it moved.
+
+    Under READ COMMITTED the UPDATE waits for a concurrent writer of the same
+    row and then re-checks the WHERE clause against the committed row, so two
+    transactions that read the same generation can never both succeed.
+    """
+    result = conn.execute(
+        text(
+            "UPDATE resource_providers SET generation = generation + 1, updated_at = :now "
+            "WHERE id = :id AND generation = :gen"
+        ),
+        {"id": provider_id, "gen": expected, "now": utcnow()},
+    )
+    if result.rowcount != 1:
+        raise ConcurrentUpdate("resource provider generation conflict: another process updated it")
+    return expected + 1

@@ -1,0 +1,141 @@
+"""Shared fixtures: a database on each backend and an HTTP client for the app.
+
+PostgreSQL tests skip with a reason when the server is absent, unless
+CORRAL_REQUIRE_SERVICES=1 (as in CI), where an absent server is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from starlette.testclient import TestClient
+
+from corral.conf import new_conf
+from corral.service.appfactory import build_app
+from corral.service.profiles import apply_profile
+from corral.store import migrate, tables
+from corral.store.database import Database
+
+PG_ADMIN_URL = os.environ.get(
+    "CORRAL_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_SERVICES = os.environ.get("CORRAL_REQUIRE_SERVICES") == "1"
+
+
+def _service_missing(what: str, why: Exception) -> None:
+    msg = f"{what} is not reachable ({why.__class__.__name__}: {why})"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"CORRAL_REQUIRE_SERVICES=1 but {msg}")
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session."""
+    name = f"corral_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        _service_missing("PostgreSQL at 127.0.0.1:5432", exc)
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate(db: Database) -> None:
+    keep = {"resource_classes", "traits"}
+    with db.write() as conn:
+        for table in reversed(tables.metadata.sorted_tables):
+            if table.name not in keep:
+                conn.execute(table.delete())
+        conn.execute(tables.resource_classes.delete().where(tables.resource_classes.c.id >= 10000))
+        conn.execute(
+            tables.traits.delete().where(tables.traits.c.name.like("CUSTOM\\_%", escape="\\"))
+        )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """A migrated, empty database URL on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'corral.db'}"
+        migrate.upgrade(Database(url))
+        return url
+    url: str = request.getfixturevalue("pg_server_url")
+    db = Database(url)
+    migrate.upgrade(db)
+    _truncate(db)
+    db.dispose()
+    return url
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+class PlacementClient:
+    """An in-process HTTP client with Placement's headers filled in."""
+
+    def __init__(self, client: TestClient, version: str = "latest", token: str = "admin") -> None:
+        self.client = client
+        self.version = version
+        self.token = token
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        version: str | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        hdrs = {
+            "x-auth-token": self.token,
+            "openstack-api-version": f"placement {version or self.version}",
+            "accept": "application/json",
+        }
+        if "json" in kwargs:
+            hdrs["content-type"] = "application/json"
+        hdrs.update(headers or {})
+        return self.client.request(method, path, headers=hdrs, **kwargs)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Any:
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Any:
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.request("DELETE", path, **kw)
+
+
+def make_client(database_url: str, profile: str = "default") -> tuple[TestClient, Any]:
+    conf = new_conf()
+    conf([], project="corral", default_config_files=[])
+    overrides = apply_profile(conf, profile)
+    app = build_app(conf, database_url, policy_overrides=overrides)
+    return TestClient(app), app
+
+
+@pytest.fixture
+def api(database_url: str) -> Iterator[PlacementClient]:
+    """A Placement client (admin, latest microversion) over a fresh database."""
+    client, _app = make_client(database_url)
+    with client:
+        yield PlacementClient(client)
