@@ -1,0 +1,1 @@
+"""JSON schemas for Placement request bodies, kept per area and microversion."""
