@@ -1,4 +1,14 @@
-"""CORS, as oslo.middleware's CORS filter answers it ([cors] allowed_origin ...)."""
+"""CORS, answered as oslo.middleware's CORS filter answers it in front of upstream Placement.
+
+With CORS configured ([cors] allowed_origin), every OPTIONS request is a
+preflight: the filter replaces whatever the API would have said (Placement has
+no OPTIONS handlers, so a 401 or 405) with an empty 200, and adds the
+Access-Control-* headers only when the origin, the requested method and every
+requested header are allowed. Other requests from an allowed origin get
+Access-Control-Allow-Origin (and credentials/expose headers) on whatever the
+API answered, errors included. Without CORS configured, OPTIONS is just an
+unknown method (405).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +16,17 @@ from dataclasses import dataclass, field
 
 from corral.api.http import Response
 
-_SIMPLE_HEADERS = {
-    "cache-control",
-    "content-language",
-    "content-type",
-    "expires",
-    "last-modified",
-    "pragma",
-}
+# oslo.middleware's CORS.simple_headers: always allowed in a preflight.
+_SIMPLE_HEADERS = (
+    "Accept",
+    "Accept-Language",
+    "Content-Type",
+    "Cache-Control",
+    "Content-Language",
+    "Expires",
+    "Last-Modified",
+    "Pragma",
+)
 
 
 @dataclass(frozen=True)
@@ -24,55 +37,56 @@ class CorsPolicy:
     expose_headers: tuple[str, ...] = ()
     allow_credentials: bool = True
     max_age: int | None = 3600
-    _lower_headers: frozenset[str] = field(init=False, default=frozenset())
+    _permitted_headers: frozenset[str] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_lower_headers", frozenset(h.lower() for h in self.allow_headers))
+        permitted = frozenset(h.upper() for h in (*self.allow_headers, *_SIMPLE_HEADERS))
+        object.__setattr__(self, "_permitted_headers", permitted)
 
-    def _origin_allowed(self, origin: str | None) -> bool:
-        return origin is not None and (
-            "*" in self.allowed_origins or origin in self.allowed_origins
-        )
+    def _matched_origin(self, origin: str | None) -> str | None:
+        """The configured origin entry the request's Origin matches (`*` as a fallback)."""
+        if origin is None:
+            return None
+        if origin in self.allowed_origins:
+            return origin
+        return "*" if "*" in self.allowed_origins else None
 
-    def preflight(self, headers: dict[str, str]) -> Response | None:
-        """Answer an OPTIONS preflight, or None when the request is no preflight."""
-        origin = headers.get("origin")
+    def preflight(self, headers: dict[str, str]) -> Response:
+        """The answer to an OPTIONS request: 200, with CORS headers when it is allowed."""
+        resp = Response(status=200)
+        origin = self._matched_origin(headers.get("origin"))
         method = headers.get("access-control-request-method")
         if origin is None or method is None:
-            return None
-        resp = Response(status=200)
-        if not self._origin_allowed(origin) or method.upper() not in self.allow_methods:
             return resp
         requested = [
-            h.strip().lower()
-            for h in headers.get("access-control-request-headers", "").split(",")
-            if h.strip()
+            h.strip() for h in headers.get("access-control-request-headers", "").split(",")
         ]
-        if any(h not in self._lower_headers and h not in _SIMPLE_HEADERS for h in requested):
+        requested = [h for h in requested if h]
+        # Method names are case-sensitive (RFC 9110); oslo.middleware compares them as given.
+        if method not in self.allow_methods:
             return resp
-        resp.add_header("access-control-allow-origin", origin)
+        if any(h.upper() not in self._permitted_headers for h in requested):
+            return resp
         resp.add_header("vary", "Origin")
+        resp.add_header("access-control-allow-origin", origin)
         if self.allow_credentials:
             resp.add_header("access-control-allow-credentials", "true")
-        if self.max_age is not None:
+        if self.max_age:
             resp.add_header("access-control-max-age", str(self.max_age))
-        resp.add_header("access-control-allow-methods", method.upper())
+        resp.add_header("access-control-allow-methods", method)
         if requested:
             resp.add_header("access-control-allow-headers", ",".join(requested))
-        resp.headers.append(("x-corral-cors-preflight", "1"))
         return resp
 
     def decorate(self, headers: dict[str, str], resp: Response) -> None:
         """Add the CORS response headers to an actual (non-preflight) response."""
-        if any(name == "x-corral-cors-preflight" for name, _ in resp.headers):
-            resp.headers = [(n, v) for n, v in resp.headers if n != "x-corral-cors-preflight"]
+        origin = self._matched_origin(headers.get("origin"))
+        if origin is None:
             return
-        origin = headers.get("origin")
-        if not self._origin_allowed(origin):
-            return
-        assert origin is not None
+        vary = [v for n, v in resp.headers if n.lower() == "vary"]
+        resp.headers = [(n, v) for n, v in resp.headers if n.lower() != "vary"]
+        resp.add_header("vary", ",".join([*vary, "Origin"]))
         resp.add_header("access-control-allow-origin", origin)
-        resp.add_header("vary", "Origin")
         if self.allow_credentials:
             resp.add_header("access-control-allow-credentials", "true")
         if self.expose_headers:
