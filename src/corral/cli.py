@@ -1,80 +1,136 @@
-"""`corral` command line: serve, db upgrade, and the admin commands."""
+"""`corral` command line: serve, check-config, db upgrade."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
-from corral.conf import new_conf
-
-
-def _database_url(args: argparse.Namespace, conf_connection: str | None) -> str:
-    if args.database:
-        return str(args.database)
-    if conf_connection:
-        return conf_connection
-    data_dir = Path(args.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return f"sqlite:///{data_dir / 'corral.db'}"
+from corral.service.config_files import ConfigLoadError, ConfigSource
 
 
-def _load_conf(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    conf = new_conf()
-    files = list(args.config_file or [])
-    if not files and os.path.exists("/etc/corral/corral.conf"):
-        files = ["/etc/corral/corral.conf"]
-    conf([], project="corral", default_config_files=files, validate_default_values=True)
-    return conf
+def _source(args: argparse.Namespace) -> ConfigSource:
+    return ConfigSource(
+        files=tuple(args.config_file or ()),
+        dirs=tuple(args.config_dir or ()),
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from corral.service.launcher import ServeOptions, prepare, serve
 
-    from corral.service.appfactory import build_app
-    from corral.service.profiles import apply_profile
+    options = ServeOptions(
+        source=_source(args),
+        host=args.host,
+        port=args.port,
+        database=args.database,
+        data_dir=args.data_dir,
+        profile=args.conformance_profile,
+        workers=args.workers,
+    )
+    plan, problems = prepare(options)
+    if plan is None:
+        for problem in problems:
+            if problem.severity == "error":
+                print(f"corral: error: {problem}", file=sys.stderr)
+        print("corral: refusing to start; nothing was started", file=sys.stderr)
+        return 2
+    return serve(plan)
 
-    conf = _load_conf(args)
-    overrides: dict[str, str] = {}
-    if args.conformance_profile:
-        overrides = apply_profile(conf, args.conformance_profile)
-    host = args.host or conf.api.bind_host
-    port = args.port or conf.api.bind_port
-    url = _database_url(args, conf.placement_database.connection)
-    app = build_app(conf, url, policy_overrides=overrides)
-    print(f"corral listening on http://{host}:{port} (database {url.split('@')[-1]})", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="on")
-    return 0
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from corral.config_audit.report import audit, render_json, render_text
+
+    try:
+        report = audit(_source(args), bind_host=args.host)
+    except ConfigLoadError as exc:
+        print(f"corral: error: {exc}", file=sys.stderr)
+        return 2
+    print(render_json(report) if args.format == "json" else render_text(report))
+    return 1 if report.has_errors else 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from corral.service.config_files import load
+    from corral.service.launcher import ServeOptions, database_url
     from corral.store import migrate
     from corral.store.database import Database
 
-    conf = _load_conf(args)
-    db = Database(_database_url(args, conf.placement_database.connection))
+    loaded = load(_source(args))
+    options = ServeOptions(database=args.database, data_dir=args.data_dir)
+    db = Database(database_url(options, loaded.conf.placement_database.connection))
     migrate.upgrade(db)
     print(f"database at revision {migrate.current_revision(db)}")
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """The options every command takes, before or after the command name."""
+
+    def default(value: object) -> object:
+        # After the command name, an option not given must not reset what
+        # was given before it.
+        return argparse.SUPPRESS if suppress else value
+
+    parser.add_argument(
+        "--config-file",
+        action="append",
+        default=default(None),
+        help="config file (repeatable; default /etc/corral/corral.conf when present)",
+    )
+    parser.add_argument(
+        "--config-dir",
+        action="append",
+        default=default(None),
+        help="directory of *.conf files (repeatable)",
+    )
+    parser.add_argument(
+        "--data-dir", default=default("./data"), help="directory for the SQLite database"
+    )
+    parser.add_argument(
+        "--database", default=default(None), help="database URL (overrides [placement_database])"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="corral", description=__doc__)
-    parser.add_argument("--config-file", action="append", help="config file (repeatable)")
-    parser.add_argument("--data-dir", default="./data", help="directory for the SQLite database")
-    parser.add_argument("--database", help="database URL (overrides [placement_database])")
+    _add_common(parser, suppress=False)
+    common = argparse.ArgumentParser(add_help=False)
+    _add_common(common, suppress=True)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the API service")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--conformance-profile", help="configure for an upstream test profile")
+    serve = sub.add_parser("serve", parents=[common], help="run the API service")
+    serve.add_argument("--host", help="listen address (overrides [api] bind_host)")
+    serve.add_argument("--port", type=int, help="listen port (overrides [api] bind_port)")
+    serve.add_argument(
+        "--workers", type=_positive_int, help="API worker processes (overrides [api] workers)"
+    )
+    serve.add_argument(
+        "--conformance-profile",
+        help="configure for an upstream test profile (one worker unless told otherwise)",
+    )
     serve.set_defaults(func=cmd_serve)
+
+    check = sub.add_parser(
+        "check-config",
+        parents=[common],
+        help="audit a corral config or a Nova nova.conf; non-zero on errors",
+    )
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--host", help="the listen address serve would use (for the noauth check)")
+    check.set_defaults(func=cmd_check_config)
 
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
-    upgrade = db_sub.add_parser("upgrade", help="upgrade the schema to the newest revision")
+    upgrade = db_sub.add_parser(
+        "upgrade", parents=[common], help="upgrade the schema to the newest revision"
+    )
     upgrade.set_defaults(func=cmd_db_upgrade)
     return parser
 

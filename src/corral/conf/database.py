@@ -23,5 +23,8 @@ OPTS = [
 
 
 def register(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(group)
+    # A group of its own per ConfigOpts: oslo.config only shallow-copies a registered
+    # OptGroup, so confs sharing the module-level one would share its option table,
+    # overrides included.
+    conf.register_group(cfg.OptGroup(group.name, title=group.title))
     conf.register_opts(OPTS, group=group)

@@ -26,9 +26,25 @@ OPTS = [
         max=100,
         help="Internal retries of an allocation write that lost a generation race.",
     ),
+    cfg.StrOpt(
+        "incomplete_consumer_project_id",
+        default="00000000-0000-0000-0000-000000000000",
+        max_length=255,
+        help="Project recorded for consumers written before microversion 1.8, "
+        "which carried no project.",
+    ),
+    cfg.StrOpt(
+        "incomplete_consumer_user_id",
+        default="00000000-0000-0000-0000-000000000000",
+        max_length=255,
+        help="User recorded for consumers written before microversion 1.8, which carried no user.",
+    ),
 ]
 
 
 def register(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(group)
+    # A group of its own per ConfigOpts: oslo.config only shallow-copies a registered
+    # OptGroup, so confs sharing the module-level one would share its option table,
+    # overrides included.
+    conf.register_group(cfg.OptGroup(group.name, title=group.title))
     conf.register_opts(OPTS, group=group)

@@ -7,10 +7,13 @@ from oslo_config import cfg
 from corral.api.app import App, Limits
 from corral.api.auth import Authenticator, NoAuth2
 from corral.api.cors import CorsPolicy
+from corral.api.ops import OpsEndpoints, RequestMetrics
 from corral.api.placement.routes import placement_routes
 from corral.api.policy import PolicyEnforcer
 from corral.api.routing import Router
 from corral.api.services import PlacementSettings, Services
+from corral.placement.index import PlacementIndex
+from corral.placement.index.refresher import IndexRefresher
 from corral.store import migrate
 from corral.store.database import Database
 
@@ -45,6 +48,9 @@ def build_app(
     db = Database(database_url, pool_size=conf.placement_database.max_pool_size)
     if conf.placement_database.sync_on_startup:
         migrate.upgrade(db)
+    index = PlacementIndex(db)
+    index.load()
+    refresher = IndexRefresher(index)
     services = Services(
         db=db,
         policy=PolicyEnforcer(conf, overrides=policy_overrides),
@@ -52,18 +58,27 @@ def build_app(
             randomize_allocation_candidates=conf.placement.randomize_allocation_candidates,
             max_allocation_candidates=conf.placement.max_allocation_candidates,
             allocation_conflict_retry_count=conf.placement.allocation_conflict_retry_count,
+            incomplete_consumer_project_id=conf.placement.incomplete_consumer_project_id,
+            incomplete_consumer_user_id=conf.placement.incomplete_consumer_user_id,
         ),
+        index=index,
     )
+    ops = OpsEndpoints(conf.api.metrics_allowed_networks)
+    router = Router(placement_routes() + ops.routes())
     app = App(
-        Router(placement_routes()),
+        router,
         build_authenticator(conf),
         services,
         cors=build_cors(conf),
         limits=Limits(
             max_body_bytes=conf.api.max_request_body_bytes,
             max_query_bytes=conf.api.max_query_string_bytes,
+            max_header_bytes=conf.api.max_header_bytes,
         ),
         thread_limit=conf.placement_database.max_pool_size,
+        observer=RequestMetrics(router).observe,
     )
+    app.on_startup.append(refresher.start)
+    app.on_shutdown.append(refresher.stop)
     app.on_shutdown.append(db.dispose)
     return app

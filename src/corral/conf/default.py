@@ -1,0 +1,41 @@
+"""[DEFAULT]: messaging, service liveness and logging."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+OPTS = [
+    cfg.StrOpt(
+        "transport_url",
+        secret=True,
+        help="oslo.messaging URL (rabbit://user:pass@host:5672/). When set, "
+        "`corral serve` also starts the RPC workers on [scheduler] topic.",
+    ),
+    cfg.IntOpt(
+        "service_down_time",
+        default=60,
+        min=1,
+        max=3600,
+        help="Seconds without a heartbeat after which a compute service counts as down.",
+    ),
+    cfg.BoolOpt(
+        "debug",
+        default=False,
+        mutable=True,
+        help="Log at DEBUG, whatever log_level says. Re-read on SIGHUP.",
+    ),
+    cfg.StrOpt(
+        "log_level",
+        default="INFO",
+        choices=LOG_LEVELS,
+        ignore_case=True,
+        mutable=True,
+        help="Level of corral's log. Re-read on SIGHUP.",
+    ),
+]
+
+
+def register(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(OPTS)

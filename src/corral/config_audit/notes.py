@@ -1,0 +1,66 @@
+"""How corral treats options an operator may bring from Nova, in words.
+
+Options corral registers are honoured; these notes say how where that needs
+more than "same meaning". Keys corral does not register are ignored; the
+notes below say why for the Nova ones worth explaining.
+"""
+
+from __future__ import annotations
+
+from corral.conf.scheduler import ALL_FILTERS_ALIAS, ALL_WEIGHERS_ALIAS
+
+Key = tuple[str, str]
+
+HONOURED: dict[Key, str] = {
+    ("DEFAULT", "transport_url"): "starts the RPC workers on [scheduler] topic "
+    "(not available in this build: serve refuses it)",
+    ("DEFAULT", "debug"): "logs at DEBUG; re-read on SIGHUP",
+    ("DEFAULT", "log_level"): "corral's log level; re-read on SIGHUP",
+    ("scheduler", "workers"): "RPC worker processes, within the machine's worker cap",
+    ("api", "workers"): "API worker processes, within the machine's worker cap",
+    ("filter_scheduler", "available_filters"): "names from corral's static registry; "
+    f"{ALL_FILTERS_ALIAS} means every registered filter; no import path is loaded",
+    ("filter_scheduler", "enabled_filters"): "filters applied in this order, by registry name; "
+    "re-read on SIGHUP",
+    ("filter_scheduler", "weight_classes"): "weighers by registry name; "
+    f"{ALL_WEIGHERS_ALIAS} means every registered weigher; re-read on SIGHUP",
+    ("filter_scheduler", "host_subset_size"): "same meaning as Nova; re-read on SIGHUP",
+    ("placement_database", "connection"): "corral's own database (the Placement schema)",
+}
+
+IGNORED: dict[Key, str] = {
+    ("scheduler", "driver"): "corral has one scheduler, the filter scheduler",
+    ("scheduler", "discover_hosts_in_cells_interval"): "cells and host mappings are Nova's",
+    ("scheduler", "periodic_task_interval"): "corral runs no scheduler periodic tasks",
+    ("DEFAULT", "scheduler_driver"): "corral has one scheduler, the filter scheduler",
+    ("DEFAULT", "scheduler_host_subset_size"): "old name: use [filter_scheduler] host_subset_size",
+    ("DEFAULT", "scheduler_default_filters"): "old name: use [filter_scheduler] enabled_filters",
+    ("DEFAULT", "scheduler_available_filters"): "old name: use [filter_scheduler] "
+    "available_filters",
+    ("DEFAULT", "scheduler_weight_classes"): "old name: use [filter_scheduler] weight_classes",
+    ("DEFAULT", "scheduler_max_attempts"): "old name: use [scheduler] max_attempts",
+    ("DEFAULT", "scheduler_topic"): "old name: use [scheduler] topic",
+    ("database", "connection"): "Nova's cell database; corral uses [placement_database] connection",
+    ("api_database", "connection"): "Nova's API database; corral uses [placement_database] "
+    "connection",
+}
+
+IGNORED_SECTIONS: dict[str, str] = {
+    "placement": "Nova's credentials for calling Placement; corral is the Placement service",
+    "database": "Nova's cell database",
+    "api_database": "Nova's API database",
+    "libvirt": "compute-node settings",
+    "neutron": "Nova's Neutron client",
+    "glance": "Nova's Glance client",
+    "cinder": "Nova's Cinder client",
+    "vnc": "console settings",
+    "oslo_concurrency": "corral takes no external locks",
+    "oslo_messaging_notifications": "corral sends no notifications",
+}
+
+# Names of keys whose values are never printed, whoever owns them.
+SECRET_WORDS = ("password", "secret", "token", "key", "transport_url", "connection")
+
+
+def is_secret_name(key: str) -> bool:
+    return any(word in key.lower() for word in SECRET_WORDS)
