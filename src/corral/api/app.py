@@ -21,7 +21,7 @@ import orjson
 
 from corral.api import errors as api_errors
 from corral.api import microversion
-from corral.api.auth import Authenticator
+from corral.api.auth import Authenticator, Unauthenticated
 from corral.api.context import RequestContext
 from corral.api.cors import CorsPolicy
 from corral.api.http import NotAcceptable, Request, Response, json_response
@@ -42,6 +42,11 @@ class PayloadTooLarge(CorralError):
     title = "Request Entity Too Large"
 
 
+class HeadersTooLarge(CorralError):
+    status = 431
+    title = "Request Header Fields Too Large"
+
+
 @dataclass(frozen=True)
 class Limits:
     """Input bounds checked before any handler runs."""
@@ -50,6 +55,10 @@ class Limits:
     max_query_bytes: int = 16 * 1024
     max_query_params: int = 256
     max_path_bytes: int = 2048
+    # Request line plus headers. The h11 protocol (corral.service.http_protocol)
+    # stops buffering an unfinished header block at this size; a block that
+    # arrives whole is measured here.
+    max_header_bytes: int = 16 * 1024
 
 
 RequestObserver = Callable[[str, str, int, float], None]
@@ -91,7 +100,7 @@ class App:
             unquote(scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0]) or scope["path"]
         )
         resp = await self._respond(scope, receive, method, path, headers, request_id)
-        if self.cors is not None:
+        if self.cors is not None and method != "OPTIONS":
             self.cors.decorate(headers, resp)
         resp.add_header("x-openstack-request-id", request_id)
         await _send(send, resp, head_only=method == "HEAD")
@@ -108,14 +117,14 @@ class App:
         request_id: str,
     ) -> Response:
         if self.cors is not None and method == "OPTIONS":
-            preflight = self.cors.preflight(headers)
-            if preflight is not None:
-                return preflight
+            # With CORS on, every OPTIONS is a preflight (see corral.api.cors).
+            return self.cors.preflight(headers)
         version: microversion.Version | None = None
+        vary = True
         try:
             self._check_limits(scope, path)
             body = await _read_body(receive, self.limits.max_body_bytes)
-            context = self.authenticator.authenticate(path, headers)
+            context = await self.authenticator.authenticate(method, path, headers)
             context.request_id = request_id
             try:
                 version = microversion.from_header(headers.get(microversion.HEADER))
@@ -125,19 +134,51 @@ class App:
                 raise NotAcceptable(f"Invalid microversion: {exc}") from None
             resp = await self._dispatch(method, path, scope, headers, body, version, context)
         except CorralError as exc:
+            # Like upstream's WebOb errors raised through its microversion
+            # middleware: the version header but no Vary (only the router's own
+            # 405 is a returned response, which gets both).
+            vary = isinstance(exc, _MethodNotAllowed) and exc.allow is not None
             resp = self._error(exc.status, exc.detail, exc.code, version, request_id, method)
-            if exc.status == 401:
-                resp.add_header("www-authenticate", "Keystone uri='unknown'")
+            media_type = api_errors.error_media_type(headers.get("accept"))
+            if isinstance(exc, Unauthenticated) and exc.body is not None:
+                # keystonemiddleware's own rejection, passed on as it wrote it.
+                resp = Response(status=401, body=exc.body, content_type=exc.content_type)
+            elif media_type != "application/json":
+                # As upstream's WebOb errors: HTML or plain text when JSON is not wanted.
+                resp.content_type = f"{media_type}; charset=UTF-8"
+                resp.body = api_errors.text_error_body(
+                    exc.status,
+                    exc.detail,
+                    media_type,
+                    method=method,
+                    accept=headers.get("accept", ""),
+                    content_type=headers.get("content-type"),
+                ).encode()
+            if isinstance(exc, _MethodNotAllowed) and exc.allow:
+                resp.add_header("allow", exc.allow)
+            if isinstance(exc, Unauthenticated) and exc.challenge:
+                resp.add_header("www-authenticate", exc.challenge)
         except Exception:
             LOG.exception("unhandled error in %s %s", method, path)
             resp = self._error(500, "Internal error.", None, version, request_id, method)
+            # Upstream's fault wrapper sits outside the microversion middleware.
+            version = None
         if version is not None:
             resp.add_header(microversion.HEADER, f"placement {version}")
-            resp.add_header("vary", microversion.HEADER)
+            if vary:
+                resp.add_header("vary", microversion.HEADER)
         return resp
 
     def _check_limits(self, scope: Scope, path: str) -> None:
         qs: bytes = scope.get("query_string", b"")
+        # As counted on the wire: "name: value\r\n" per header, plus the request line.
+        head = len(scope.get("raw_path", b"")) + len(qs) + len(scope["method"]) + 12
+        head += sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+        if head > self.limits.max_header_bytes:
+            raise HeadersTooLarge(
+                f"Request line and headers are {head} bytes; "
+                f"the limit is {self.limits.max_header_bytes}."
+            )
         if len(qs) > self.limits.max_query_bytes:
             raise BadRequest(
                 f"Query string is {len(qs)} bytes; the limit is {self.limits.max_query_bytes}."
@@ -157,34 +198,20 @@ class App:
     ) -> Response:
         match = self.router.match(path)
         if match is None:
-            raise _NotFound("The resource could not be found.")
+            # Upstream's router gives no detail beyond WebOb's stock sentence.
+            raise _NotFound("")
         route, params = match
         handler = route.methods.get(method)
         if handler is None:
-            resp = self._error(
-                405,
-                "The method specified is not allowed for this resource.",
-                None,
-                version,
-                context.request_id,
-                method,
+            raise _MethodNotAllowed(
+                "The method specified is not allowed for this resource.", route.allow
             )
-            resp.add_header("allow", route.allow)
-            return resp
         gate = getattr(handler, "__corral_versions__", None)
         if gate is not None and not gate[0] <= version <= gate[1]:
+            # As upstream's version_handler: the bare WebOb error, no detail, no Allow.
             if gate[2] == 405:
-                resp = self._error(
-                    405,
-                    "The method specified is not allowed for this resource.",
-                    None,
-                    version,
-                    context.request_id,
-                    method,
-                )
-                resp.add_header("allow", route.allow)
-                return resp
-            raise _NotFound("The resource could not be found.")
+                raise _MethodNotAllowed("", None)
+            raise _NotFound("")
         clen = headers.get("content-length")
         if clen and not clen.isdigit():
             raise BadRequest("content-length header must be an integer")
@@ -210,6 +237,7 @@ class App:
             request_id=context.request_id,
             services=self.services,
             path_params=params,
+            client=(scope.get("client") or (None,))[0],
         )
         return await anyio.to_thread.run_sync(handler, req, limiter=self.limiter)
 
@@ -244,6 +272,15 @@ class App:
 class _NotFound(CorralError):
     status = 404
     title = "Not Found"
+
+
+class _MethodNotAllowed(CorralError):
+    status = 405
+    title = "Method Not Allowed"
+
+    def __init__(self, detail: str, allow: str | None) -> None:
+        super().__init__(detail)
+        self.allow = allow
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -6,8 +6,11 @@ WebOb exceptions put there, because clients and the conformance suite match on i
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
+from corral.api.http import acceptable_offers
 from corral.api.microversion import MAX, MIN, Version
 
 TITLES = {
@@ -80,3 +83,68 @@ def error_body(
         err["max_version"] = str(MAX)
         err["min_version"] = str(MIN)
     return {"errors": [err]}
+
+
+def error_media_type(accept: str | None) -> str:
+    """The media type of an error body, chosen as WebOb does for upstream.
+
+    A missing or `*/*` Accept means JSON (upstream's request log middleware
+    sets that); otherwise HTML wins ties with JSON, and plain text is the
+    fallback when neither is acceptable.
+    """
+    if not accept or accept.strip() == "*/*":
+        return "application/json"
+    matches = acceptable_offers(accept, ("text/html", "application/json"))
+    return matches[0] if matches else "text/plain"
+
+
+# WebOb's per-status body templates (the rest use _DEFAULT_TEXT_BODY); upstream
+# never sets an HTML comment on its errors, so none is rendered.
+_TEXT_BODIES = {
+    405: "The method {method} is not allowed for this resource. <br /><br />\n{detail}",
+    406: "The resource could not be generated that was acceptable to your browser\n"
+    "(content of type {accept}. <br /><br />\n{detail}",
+    415: "The request media type {content_type} is not supported by this server.\n"
+    "<br /><br />\n{detail}",
+}
+_DEFAULT_TEXT_BODY = "{explanation}<br /><br />\n{detail}\n\n"
+_BR = re.compile(r"<br.*?>", re.I | re.S)
+_COMMENT = re.compile(r"<!--|-->")
+_TAG = re.compile(r"<.*?>", re.S)
+
+
+def _strip_tags(value: str) -> str:
+    """WebOb's `strip_tags`: the plain-text form of an HTML error body."""
+    value = _BR.sub("\n", value.replace("\n", " ").replace("\r", ""))
+    return _TAG.sub("", _COMMENT.sub("", value))
+
+
+def text_error_body(
+    status: int,
+    detail: str,
+    media_type: str,
+    *,
+    method: str = "",
+    accept: str = "",
+    content_type: str | None = None,
+) -> str:
+    """WebOb's HTML or plain-text rendering of an error, as upstream sends it when the
+    Accept header prefers HTML or rules out JSON."""
+
+    def as_html(value: str) -> str:
+        return html.escape(value) if media_type == "text/html" else value
+
+    body = _TEXT_BODIES.get(status, _DEFAULT_TEXT_BODY).format(
+        explanation=as_html(_EXPLANATIONS.get(status, "")),
+        detail=as_html(detail),
+        method=as_html(method),
+        accept=as_html(accept),
+        content_type=as_html(str(content_type)),
+    )
+    status_line = f"{status} {TITLES.get(status, 'Error')}"
+    if media_type == "text/html":
+        return (
+            f"<html>\n <head>\n  <title>{status_line}</title>\n </head>\n <body>\n"
+            f"  <h1>{status_line}</h1>\n  {body}\n </body>\n</html>"
+        )
+    return f"{status_line}\n\n{_strip_tags(body)}"

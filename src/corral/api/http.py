@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -39,6 +40,8 @@ class Request:
     request_id: str
     services: Services
     path_params: dict[str, str] = field(default_factory=dict)
+    # The peer's address as the server saw it (a proxy's, behind one).
+    client: str | None = None
 
     def authorize(self, action: str, target: dict[str, Any] | None = None) -> None:
         """Policy check for `action`; Forbidden when the caller may not."""
@@ -56,13 +59,23 @@ class Request:
             out.setdefault(key, []).append(value)
         return out
 
-    def json(self, schema: dict[str, Any] | None = None) -> Any:
-        """The body as JSON, validated against `schema` (400 when it does not fit)."""
+    def require_json_content(self) -> None:
+        """415 unless the body is declared JSON (upstream checks this before anything else)."""
         content_type = (self.header("content-type") or "").split(";")[0].strip().lower()
         if content_type != "application/json":
             raise UnsupportedMediaType(
                 f"The media type {content_type or None} is not supported, use application/json"
             )
+
+    def require_accept_json(self) -> None:
+        """406 when an Accept header is given and rules out application/json."""
+        accept = self.header("accept")
+        if accept and not acceptable_offers(accept, ("application/json",)):
+            raise NotAcceptable("Only application/json is provided")
+
+    def json(self, schema: dict[str, Any] | None = None) -> Any:
+        """The body as JSON, validated against `schema` (400 when it does not fit)."""
+        self.require_json_content()
         try:
             data = orjson.loads(self.body)
         except orjson.JSONDecodeError as exc:
@@ -76,7 +89,24 @@ class Request:
 
 
 _FORMAT_CHECKER = jsonschema.FormatChecker()
+_QUERY_FORMAT_CHECKER = jsonschema.FormatChecker()
 _VALIDATORS: dict[int, jsonschema.protocols.Validator] = {}
+
+
+@_FORMAT_CHECKER.checks("uuid")
+def _uuid_like(instance: object) -> bool:
+    """Bodies accept what upstream's `uuidutils.is_uuid_like` does (dashes optional).
+
+    Query strings keep jsonschema's stricter check, as upstream's do.
+    """
+    if not isinstance(instance, str):
+        return False
+    try:
+        parsed = uuid.UUID(instance)
+    except ValueError:
+        return False
+    bare = instance.replace("urn:", "").replace("uuid:", "").strip("{}").replace("-", "").lower()
+    return parsed.hex == bare
 
 
 def validate(data: Any, schema: dict[str, Any]) -> None:
@@ -86,10 +116,79 @@ def validate(data: Any, schema: dict[str, Any]) -> None:
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
         validator = cls(schema, format_checker=_FORMAT_CHECKER)
         _VALIDATORS[id(schema)] = validator
-    try:
-        validator.validate(data)
-    except jsonschema.ValidationError as exc:
-        raise BadRequest(f"JSON does not validate: {exc.message}") from None
+    # The best match and its full text (schema path included), as upstream reports it.
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        raise BadRequest(f"JSON does not validate: {error}")
+
+
+def validate_query(req: Request, schema: dict[str, Any]) -> None:
+    """Check the query string against `schema` (400 "Invalid query string parameters").
+
+    Like upstream, a repeated key is checked by its last value; handlers that
+    allow repeats read `query_values` themselves.
+    """
+    validator = _VALIDATORS.get(id(schema))
+    if validator is None:
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
+        validator = cls(schema, format_checker=_QUERY_FORMAT_CHECKER)
+        _VALIDATORS[id(schema)] = validator
+    error = jsonschema.exceptions.best_match(validator.iter_errors(dict(req.query)))
+    if error is not None:
+        raise BadRequest(f"Invalid query string parameters: {error}")
+
+
+def _media_ranges(header: str) -> list[tuple[str, str, float]] | None:
+    """(type, subtype, q) per range of an Accept header; None when it does not parse."""
+    out: list[tuple[str, str, float]] = []
+    for part in header.split(","):
+        if not part.strip():
+            continue
+        media, *params = (p.strip() for p in part.split(";"))
+        if media.count("/") != 1:
+            return None
+        mtype, subtype = (x.lower() for x in media.split("/"))
+        if not mtype or not subtype or (mtype == "*" and subtype != "*"):
+            return None
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    return None
+                if not 0 <= q <= 1:
+                    return None
+        out.append((mtype, subtype, q))
+    return out
+
+
+def acceptable_offers(header: str, offers: Iterable[str]) -> list[str]:
+    """The offered media types the Accept header allows, best first (as WebOb's
+    `acceptable_offers`: the most specific matching range decides each q; an
+    unparseable header accepts everything)."""
+    ranges = _media_ranges(header)
+    if ranges is None:
+        return list(offers)
+    scored: list[tuple[float, int, str]] = []
+    for index, offer in enumerate(offers):
+        otype, osub = offer.lower().split("/")
+        best: tuple[int, float] | None = None
+        for mtype, subtype, q in ranges:
+            if mtype == "*":
+                specificity = 0
+            elif mtype == otype and subtype == "*":
+                specificity = 1
+            elif mtype == otype and subtype == osub:
+                specificity = 2
+            else:
+                continue
+            if best is None or specificity > best[0]:
+                best = (specificity, q)
+        if best is not None and best[1] > 0:
+            scored.append((-best[1], index, offer))
+    return [offer for _, _, offer in sorted(scored)]
 
 
 @dataclass

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from corral.api.policy import PolicyEnforcer
+    from corral.placement.index import PlacementIndex
     from corral.store.database import Database
 
 
@@ -15,6 +16,8 @@ class PlacementSettings:
     randomize_allocation_candidates: bool = False
     max_allocation_candidates: int = -1
     allocation_conflict_retry_count: int = 10
+    incomplete_consumer_project_id: str = "00000000-0000-0000-0000-000000000000"
+    incomplete_consumer_user_id: str = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass
@@ -22,4 +25,6 @@ class Services:
     db: Database
     policy: PolicyEnforcer
     placement: PlacementSettings = field(default_factory=PlacementSettings)
+    # The in-memory candidate index (GET /allocation_candidates).
+    index: PlacementIndex | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -102,6 +102,9 @@ def record_changes(conn: Connection, provider_ids: list[int] | set[int], kind: s
         insert(tables.change_log),
         [{"resource_provider_id": pid, "kind": kind, "created_at": now} for pid in provider_ids],
     )
+    if conn.dialect.name == "postgresql":
+        # Wakes the index refreshers of every process once this commits.
+        conn.execute(text("NOTIFY corral_changes"))
 
 
 def bump_generation(conn: Connection, provider_id: int, expected: int) -> int:

@@ -1,0 +1,1 @@
+"""The resource model: domain rules over the store, and the candidate search."""
