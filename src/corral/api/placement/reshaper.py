@@ -1,0 +1,63 @@
+"""POST /reshaper (microversion 1.30+)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from corral.api.http import Request, Response, empty_response, versioned
+from corral.api.placement.allocations import check_total, consumer_write, write_settings
+from corral.api.placement.schemas import reshaper as schema
+from corral.errors import BadRequest, ConcurrentUpdate, Conflict, InventoryInUse, NotFound
+from corral.placement import reshaper
+from corral.placement.allocations import InvalidInventory, ProviderConflict
+from corral.placement.consumers import ConsumerConflict
+from corral.placement.reshaper import ProviderInventory, ReshapeConflict
+from corral.store.inventories import Inventory
+
+RESHAPE = "placement:reshaper:reshape"
+
+
+@contextmanager
+def _reshape_errors() -> Iterator[None]:
+    """Upstream's wording for a reshape that failed once it began writing."""
+    try:
+        yield
+    except (ReshapeConflict, ProviderConflict, ConsumerConflict) as exc:
+        raise ConcurrentUpdate(f"update conflict: {exc.detail}") from None
+    except NotFound as exc:
+        # A resource class that does not exist.
+        raise BadRequest(f"malformed reshaper data: {exc.detail}") from None
+    except InventoryInUse as exc:
+        raise InventoryInUse(f"update conflict: {exc.detail}") from None
+    except InvalidInventory as exc:
+        raise Conflict(f"Unable to allocate inventory: {exc.detail}") from None
+
+
+def _inventory(fields: dict[str, Any]) -> Inventory:
+    return Inventory(**{k: v for k, v in fields.items() if k in _INVENTORY_FIELDS})
+
+
+_INVENTORY_FIELDS = frozenset(
+    ("total", "reserved", "min_unit", "max_unit", "step_size", "allocation_ratio")
+)
+
+
+@versioned(30)
+def reshape(req: Request) -> Response:
+    req.require_json_content()
+    req.authorize(RESHAPE)
+    data = req.json(schema.post_schema(req.version.minor))
+    inventories = {
+        rp: ProviderInventory(
+            part["resource_provider_generation"],
+            {rc: _inventory(fields) for rc, fields in part["inventories"].items()},
+        )
+        for rp, part in data["inventories"].items()
+    }
+    writes = [consumer_write(req, c, part) for c, part in data["allocations"].items()]
+    check_total(writes)
+    with _reshape_errors():
+        reshaper.reshape(req.services.db, inventories, writes, write_settings(req))
+    return empty_response(204)
