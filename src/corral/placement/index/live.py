@@ -1,0 +1,256 @@
+"""The live index: loaded from the store, kept current from the change log.
+
+Correctness comes from catching up at the start of every search
+(`PlacementIndex.session`): a search sees every write that completed before
+it began, in this process or any other sharing the database. A background
+thread (`IndexRefresher`) only makes that catch-up cheaper by applying
+changes between requests.
+
+A stale index can only propose a candidate that turns out to be full; the
+claim re-checks capacity inside its own transaction, so it never causes an
+over-commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+
+import os_traits
+from sqlalchemy import Connection
+
+from corral.placement.index.cursor import ChangeCursor
+from corral.placement.index.rwlock import ReadWriteLock
+from corral.placement.index.state import IndexState
+from corral.store import resource_classes, snapshot
+from corral.store.database import Database
+
+LOG = logging.getLogger(__name__)
+
+# Log rows read per catch-up; a longer backlog is cheaper as a full reload.
+BATCH = 20_000
+# After a full load, sequence numbers missing among this many below the top
+# are treated as transactions possibly still in flight.
+RELOAD_WINDOW = 10_000
+# Seconds between checks that the log has not been reset under us.
+TOP_CHECK_INTERVAL = 5.0
+
+_ASPECTS = ("provider", "inventory", "usage", "traits", "aggregates")
+_KIND_ASPECTS: dict[str, tuple[str, ...]] = {
+    "provider": ("provider",),
+    "deleted": ("provider",),
+    "inventory": ("inventory",),
+    "usage": ("usage",),
+    "traits": ("traits",),
+    "aggregates": ("aggregates",),
+}
+
+
+@dataclass
+class IndexStats:
+    providers: int
+    full_loads: int
+    changes_applied: int
+    last_seq: int
+    gaps: int
+    array_bytes: int
+
+
+class PlacementIndex:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        gap_timeout: float = 30.0,
+        batch: int = BATCH,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self._batch = batch
+        self._clock = clock
+        self._state = IndexState()
+        self._rw = ReadWriteLock()
+        self._sync_lock = threading.Lock()
+        self._last_sync_start = float("-inf")
+        self._cursor = ChangeCursor(gap_timeout=gap_timeout)
+        self._loaded = False
+        self._last_top_check = float("-inf")
+        self.full_loads = 0
+        self.changes_applied = 0
+
+    # --- public --------------------------------------------------------------------
+
+    def load(self) -> None:
+        """(Re)build everything from the store."""
+        with self._sync_lock:
+            self._last_sync_start = self._clock()
+            with self.db.read() as conn:
+                self._full_load(conn)
+
+    def catch_up(self, conn: Connection | None = None) -> None:
+        """Apply every change committed before this call began."""
+        arrived = self._clock()
+        with self._sync_lock:
+            # A catch-up that started after we arrived has already seen
+            # everything we must see.
+            if self._last_sync_start > arrived:
+                return
+            self._last_sync_start = self._clock()
+            if conn is None:
+                with self.db.read() as own:
+                    self._sync(own)
+            else:
+                self._sync(conn)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[tuple[Connection, IndexState]]:
+        """A read transaction and the index, caught up to it, for one search.
+
+        Name lookups (resource classes, traits) go through the connection, as
+        the database is the authority on which names exist.
+        """
+        with self.db.read() as conn:
+            self.catch_up(conn)
+            with self._rw.reading():
+                yield conn, self._state
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[IndexState]:
+        """The index as it stands, without catching up (tests, benchmarks)."""
+        with self._rw.reading():
+            yield self._state
+
+    def stats(self) -> IndexStats:
+        with self._rw.reading():
+            return IndexStats(
+                providers=int(self._state.alive[: self._state.size].sum()),
+                full_loads=self.full_loads,
+                changes_applied=self.changes_applied,
+                last_seq=self._cursor.high,
+                gaps=len(self._cursor.gaps),
+                array_bytes=self._state.nbytes,
+            )
+
+    # --- loading -------------------------------------------------------------------
+
+    def _full_load(self, conn: Connection) -> None:
+        top = snapshot.last_seq(conn)
+        low = max(0, top - RELOAD_WINDOW)
+        present = snapshot.seqs_between(conn, low, top)
+        # Data is read after the log position, so it is at least that new.
+        providers = snapshot.providers(conn)
+        state = IndexState(expected_providers=len(providers))
+        state.apply_providers(None, providers)
+        _load_aspects(conn, state, None, {"inventory", "usage", "traits", "aggregates"})
+        sharing = snapshot.trait_ids(conn, [os_traits.MISC_SHARES_VIA_AGGREGATE])
+        state.sharing_trait_id = sharing.get(os_traits.MISC_SHARES_VIA_AGGREGATE)
+        with self._rw.writing():
+            self._state = state
+            self._cursor.reset(top, present, low, self._clock())
+        self._loaded = True
+        self.full_loads += 1
+        LOG.info("index loaded: %d providers, change log at %d", state.size, top)
+
+    def _sync(self, conn: Connection) -> None:
+        if not self._loaded:
+            self._full_load(conn)
+            return
+        now = self._clock()
+        self._cursor.expire(now)
+        rows = snapshot.changes_after(conn, self._cursor.high, self._batch, also=self._cursor.gaps)
+        if not rows:
+            # Cheap insurance, checked now and then: a log whose top fell below
+            # what we applied (database restored, log emptied and restarted)
+            # can only be followed by reloading.
+            if now - self._last_top_check > TOP_CHECK_INTERVAL:
+                self._last_top_check = now
+                if self._cursor.high > 0 and snapshot.last_seq(conn) < self._cursor.high:
+                    self._full_load(conn)
+            return
+        if len(rows) >= self._batch:
+            self._full_load(conn)
+            return
+        fresh = self._cursor.accept([r.seq for r in rows], now)
+        wanted: dict[str, set[int]] = {aspect: set() for aspect in _ASPECTS}
+        with self._rw.reading():
+            known = self._state.slot_of_id
+            for row in rows:
+                if row.seq not in fresh:
+                    continue
+                aspects = _KIND_ASPECTS.get(row.kind, _ASPECTS)
+                if row.provider_id not in known:
+                    aspects = _ASPECTS
+                for aspect in aspects:
+                    wanted[aspect].add(row.provider_id)
+        if not any(wanted.values()):
+            return
+        self._apply(conn, wanted)
+        self.changes_applied += len(fresh)
+
+    def _apply(self, conn: Connection, wanted: dict[str, set[int]]) -> None:
+        # Read everything first, then hold the write lock only to fold it in.
+        provider_rows = snapshot.providers(conn, wanted["provider"]) if wanted["provider"] else None
+        aspects = {a for a in ("inventory", "usage", "traits", "aggregates") if wanted[a]}
+        loaded = _read_aspects(conn, wanted, aspects)
+        with self._rw.writing():
+            state = self._state
+            if provider_rows is not None:
+                state.apply_providers(wanted["provider"], provider_rows)
+            _fold_aspects(state, wanted, loaded)
+
+
+@dataclass
+class _Loaded:
+    inventory: list[snapshot.InventoryTuple] | None = None
+    usage: list[snapshot.UsageTuple] | None = None
+    traits: list[tuple[int, int]] | None = None
+    aggregates: list[tuple[int, int, str]] | None = None
+    rc_names: dict[int, str] | None = None
+    trait_names: dict[int, str] | None = None
+
+
+def _read_aspects(
+    conn: Connection, wanted: dict[str, set[int]] | None, aspects: Collection[str]
+) -> _Loaded:
+    def ids(aspect: str) -> set[int] | None:
+        return None if wanted is None else wanted[aspect]
+
+    out = _Loaded()
+    if "inventory" in aspects:
+        out.inventory = snapshot.inventories(conn, ids("inventory"))
+        rc_ids = {row.rc_id for row in out.inventory}
+        # Custom class ids can be reused after a delete: always re-read names.
+        out.rc_names = resource_classes.names_for_ids(conn, rc_ids)
+    if "usage" in aspects:
+        out.usage = snapshot.usages(conn, ids("usage"))
+    if "traits" in aspects:
+        out.traits = snapshot.provider_traits(conn, ids("traits"))
+        out.trait_names = snapshot.trait_names(conn, {t for _, t in out.traits})
+    if "aggregates" in aspects:
+        out.aggregates = snapshot.provider_aggregates(conn, ids("aggregates"))
+    return out
+
+
+def _fold_aspects(state: IndexState, wanted: dict[str, set[int]] | None, loaded: _Loaded) -> None:
+    def ids(aspect: str) -> set[int] | None:
+        return None if wanted is None else wanted[aspect]
+
+    state.set_names(loaded.rc_names, loaded.trait_names)
+    if loaded.inventory is not None:
+        state.apply_inventories(ids("inventory"), loaded.inventory)
+    if loaded.usage is not None:
+        state.apply_usages(ids("usage"), loaded.usage)
+    if loaded.traits is not None:
+        state.apply_traits(ids("traits"), loaded.traits)
+    if loaded.aggregates is not None:
+        state.apply_aggregates(ids("aggregates"), loaded.aggregates)
+
+
+def _load_aspects(
+    conn: Connection, state: IndexState, wanted: dict[str, set[int]] | None, aspects: set[str]
+) -> None:
+    _fold_aspects(state, wanted, _read_aspects(conn, wanted, aspects))

@@ -1,0 +1,1 @@
+"""The Nova scheduling pipeline: request filters, filters, weighers, claims."""

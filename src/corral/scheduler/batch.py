@@ -1,0 +1,120 @@
+"""HostBatch: every candidate host of one decision, as columns.
+
+Filters take a batch and return a boolean mask over its hosts; weighers
+return one float per host. Cheap checks work on the numpy columns; the few
+that need per-host structure (NUMA, PCI, JSON queries, capabilities) read
+the per-host lists, after the cheap ones have narrowed the batch.
+
+Units are Nova's HostState units: memory in MB, disk in GB (free_disk_mb in
+MB, as Nova keeps it), the usage figures come from Placement (allocations
+against each compute node provider's inventory), so they include every claim
+committed so far, including earlier instances of the same request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+Mask = npt.NDArray[np.bool_]
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """A Nova host aggregate (mirrored to a placement aggregate of the same uuid)."""
+
+    id: int
+    uuid: str
+    name: str
+    metadata: Mapping[str, str]
+    hosts: frozenset[str]
+
+    @property
+    def availability_zone(self) -> str | None:
+        return self.metadata.get("availability_zone")
+
+
+@dataclass(slots=True)
+class HostBatch:
+    """Columns over `len(self)` hosts; row i of every column is the same host.
+
+    `take(mask_or_index)` gives the sub-batch of the selected rows, keeping the
+    order, so a filter chain can shrink the batch as it goes.
+    """
+
+    # identity
+    host: list[str]  # Nova service host name
+    node: list[str]  # hypervisor node name
+    provider_uuid: list[str]  # the compute node's root resource provider
+    cell_uuid: list[str]
+    # service state (ComputeFilter)
+    enabled: Mask
+    up: Mask
+    # resources from Placement, per host (VCPU, MEMORY_MB, DISK_GB of the root provider)
+    vcpus_total: Ints
+    vcpus_used: Ints
+    cpu_allocation_ratio: Floats
+    memory_mb_total: Ints
+    memory_mb_used: Ints
+    memory_mb_reserved: Ints
+    ram_allocation_ratio: Floats
+    disk_gb_total: Ints
+    disk_gb_used: Ints
+    disk_gb_reserved: Ints
+    disk_allocation_ratio: Floats
+    # free_ram_mb / free_disk_mb as Nova's HostState: total - reserved - used (may be negative)
+    free_ram_mb: Ints
+    free_disk_mb: Ints
+    # instance counts and the host's reported load
+    num_instances: Ints
+    num_io_ops: Ints
+    failed_builds: Ints
+    hypervisor_version: Ints
+    # per-host structure
+    hypervisor_type: list[str]
+    hypervisor_hostname: list[str]
+    cpu_info: list[Mapping[str, object]]  # Nova's cpu_info JSON, decoded
+    capabilities: list[Mapping[str, object]]  # what ComputeCapabilitiesFilter matches
+    metrics: list[Mapping[str, float]]  # name -> value (MetricsFilter/Weigher)
+    supported_instances: list[tuple[tuple[str, str, str], ...]]  # (arch, hv_type, vm_mode)
+    host_ip: list[str | None]
+    numa_topology: list[Mapping[str, object] | None]
+    pci_stats: list[Sequence[Mapping[str, object]]]
+    traits: list[frozenset[str]]  # root provider traits
+    # aggregates this host belongs to (indexes into `aggregates`)
+    aggregate_ids: list[frozenset[int]]
+    # every aggregate, by id, shared by all rows
+    aggregates: Mapping[int, Aggregate] = field(default_factory=dict)
+    # instance uuid -> project id for the instances on each host
+    instances: list[Mapping[str, str]] = field(default_factory=list)
+    # the availability zone of each host (aggregate metadata or [DEFAULT] default_availability_zone)
+    availability_zone: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.host)
+
+    def take(self, which: Mask | Ints) -> HostBatch:
+        """The rows picked by a boolean mask or an index array, in order."""
+        index = np.flatnonzero(which) if which.dtype == np.bool_ else which
+        picked: dict[str, object] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name == "aggregates":
+                picked[name] = value
+            elif isinstance(value, np.ndarray):
+                picked[name] = value[index]
+            else:
+                picked[name] = [value[i] for i in index.tolist()]
+        return HostBatch(**picked)  # type: ignore[arg-type]
+
+    def host_aggregates(self, row: int) -> list[Aggregate]:
+        return [self.aggregates[i] for i in sorted(self.aggregate_ids[row])]
+
+    def aggregate_metadata(self, row: int, key: str) -> set[str]:
+        """Nova's utils.aggregate_metadata_get_by_host(...)[key]: the values across aggregates."""
+        return {agg.metadata[key] for agg in self.host_aggregates(row) if key in agg.metadata}

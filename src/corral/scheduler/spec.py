@@ -1,0 +1,131 @@
+"""A scheduling request and its answer, in corral's own types.
+
+These mirror Nova's RequestSpec (and the objects it holds) and Selection,
+field for field where Nova's fields matter to scheduling, so the HTTP API
+(JSON) and the RPC server (Nova object primitives) both decode into the same
+value. They are plain frozen data: validation with bounds happens in the
+decoders (corral.api.scheduler schemas, corral.rpc), before one is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from corral.placement.request import RequestGroup
+
+
+@dataclass(frozen=True, slots=True)
+class Flavor:
+    """Nova's Flavor; `extra_specs` holds `resources:*`, `trait:*`, `hw:*`, ..."""
+
+    vcpus: int
+    memory_mb: int
+    root_gb: int = 0
+    ephemeral_gb: int = 0
+    swap: int = 0
+    name: str = ""
+    flavorid: str = ""
+    extra_specs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """Nova's ImageMeta: `properties` are the image's hw_*/img_*/os_* properties."""
+
+    id: str | None = None
+    name: str | None = None
+    disk_format: str | None = None
+    container_format: str | None = None
+    min_ram: int = 0
+    min_disk: int = 0
+    size: int = 0
+    properties: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceGroup:
+    """Nova's InstanceGroup: one policy, its rules, members and their hosts."""
+
+    uuid: str
+    policy: str  # affinity | anti-affinity | soft-affinity | soft-anti-affinity
+    rules: Mapping[str, str] = field(default_factory=dict)  # max_server_per_host
+    members: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Nova's Destination: a host/node the request must land on, or aggregates."""
+
+    host: str | None = None
+    node: str | None = None
+    # Each string is a comma-separated list of aggregate uuids: any of them.
+    aggregates: tuple[str, ...] = ()
+    forbidden_aggregates: frozenset[str] = frozenset()
+    allow_cross_cell_move: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLevelParams:
+    root_required: frozenset[str] = frozenset()
+    root_forbidden: frozenset[str] = frozenset()
+    same_subtree: tuple[frozenset[str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpec:
+    """Nova's RequestSpec, the fields scheduling reads.
+
+    `scheduler_hints` values are lists of strings, as in Nova.
+    `requested_resources` are extra granular groups (ports, accelerators).
+    `retry_hosts` are (host, node) pairs already tried (Nova's SchedulerRetries).
+    """
+
+    flavor: Flavor
+    image: Image = field(default_factory=Image)
+    num_instances: int = 1
+    project_id: str | None = None
+    user_id: str | None = None
+    availability_zone: str | None = None
+    scheduler_hints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    instance_group: InstanceGroup | None = None
+    force_hosts: tuple[str, ...] = ()
+    force_nodes: tuple[str, ...] = ()
+    ignore_hosts: tuple[str, ...] = ()
+    requested_destination: Destination | None = None
+    is_bfv: bool = False
+    retry_hosts: tuple[tuple[str, str], ...] = ()
+    requested_resources: tuple[RequestGroup, ...] = ()
+    request_level_params: RequestLevelParams = field(default_factory=RequestLevelParams)
+    instance_uuid: str | None = None
+    # PCI and NUMA requests as Nova's primitives' data, for the filters that read them.
+    pci_requests: tuple[Mapping[str, object], ...] = ()
+    numa_topology: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Nova's Selection: one host for one instance, with its allocation request.
+
+    `allocation_request` is the JSON text of the allocation candidate claimed
+    (for the chosen host) or to claim (for an alternate), as Nova carries it.
+    """
+
+    service_host: str
+    nodename: str
+    compute_node_uuid: str
+    cell_uuid: str
+    allocation_request: str | None
+    allocation_request_version: str | None
+    limits: Mapping[str, int | float | None] = field(default_factory=dict)
+    availability_zone: str | None = None
+
+
+class NoValidHost(Exception):
+    """No host fits; the message is the explanation ("0/100 hosts available: ...")."""
+
+    def __init__(self, explanation: str) -> None:
+        super().__init__(explanation)
+        self.explanation = explanation
