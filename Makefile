@@ -7,6 +7,10 @@ PORT ?= 8778
 DATA_DIR ?= $(CURDIR)/data
 CONFORMANCE ?= $(CURDIR)/../shared/conformance
 STAMP := $(VENV)/.installed
+# `make run` is the single-node developer service: token-less on loopback
+# (the launcher refuses noauth2 on any other address). Set RUN_AUTH= to use
+# the [api] auth_strategy of the config instead.
+RUN_AUTH ?= --auth-strategy noauth2
 
 .PHONY: run test lint unit functional conformance audit bench clean venv
 
@@ -21,7 +25,7 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/corral serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+	$(BIN)/corral serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) $(RUN_AUTH)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -26,6 +26,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         profile=args.conformance_profile,
         workers=args.workers,
+        auth_strategy=args.auth_strategy,
     )
     plan, problems = prepare(options)
     if plan is None:
@@ -110,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="listen port (overrides [api] bind_port)")
     serve.add_argument(
         "--workers", type=_positive_int, help="API worker processes (overrides [api] workers)"
+    )
+    serve.add_argument(
+        "--auth-strategy",
+        choices=("keystone", "noauth2"),
+        help="overrides [api] auth_strategy; noauth2 is refused unless the listen "
+        "address is loopback",
     )
     serve.add_argument(
         "--conformance-profile",

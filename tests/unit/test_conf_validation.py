@@ -252,3 +252,10 @@ def test_missing_config_file_refused(tmp_path: Path) -> None:
 
 def test_problem_str_is_its_message() -> None:
     assert str(Problem("error", "[a] b", "boom")) == "boom"
+
+
+def test_auth_strategy_flag_noauth2_only_on_loopback(tmp_path: Path) -> None:
+    """`make run` passes --auth-strategy noauth2; it must not open a non-loopback bind."""
+    assert refusals(tmp_path, "", auth_strategy="noauth2", host="127.0.0.1") == []
+    refused = refusals(tmp_path, "", auth_strategy="noauth2", host="0.0.0.0")
+    assert len(refused) == 1 and "noauth2" in refused[0]

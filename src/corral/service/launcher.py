@@ -48,6 +48,7 @@ class ServeOptions:
     data_dir: str = "./data"
     profile: str | None = None
     workers: int | None = None
+    auth_strategy: str | None = None
 
 
 @dataclass
@@ -102,6 +103,10 @@ def prepare(
             apply_profile(conf, options.profile)
         except ValueError as exc:
             return None, [Problem("error", "--conformance-profile", str(exc))]
+    if options.auth_strategy is not None:
+        # Checked like a config value: validate() below refuses noauth2 on a
+        # non-loopback address.
+        conf.set_override("auth_strategy", options.auth_strategy, group="api")
     if options.workers is not None:
         try:
             conf.set_override("workers", options.workers, group="api")
@@ -207,6 +212,7 @@ def serve(plan: Plan) -> int:
         bind_host=plan.host,
         profile=plan.options.profile,
         workers_override=plan.options.workers,
+        auth_strategy=plan.options.auth_strategy,
     )
     kinds = [WorkerKind("api", plan.api_workers, run_api_worker, lambda _n: spec)]
     # RPC workers join here as WorkerKind("rpc", [scheduler] workers, ...) once

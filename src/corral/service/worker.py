@@ -36,6 +36,7 @@ class ApiWorkerSpec:
     bind_host: str
     profile: str | None = None
     workers_override: int | None = None
+    auth_strategy: str | None = None
 
 
 def load_worker_conf(spec: ApiWorkerSpec) -> tuple[cfg.ConfigOpts, dict[str, str]]:
@@ -52,6 +53,8 @@ def load_worker_conf(spec: ApiWorkerSpec) -> tuple[cfg.ConfigOpts, dict[str, str
         overrides = apply_profile(loaded.conf, spec.profile)
     if spec.workers_override is not None:
         loaded.conf.set_override("workers", spec.workers_override, group="api")
+    if spec.auth_strategy is not None:
+        loaded.conf.set_override("auth_strategy", spec.auth_strategy, group="api")
     problems = errors(
         validate(
             loaded.conf,
