@@ -3,6 +3,7 @@ out-of-order commits, backlogs, and a log that starts over."""
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Iterator
 
@@ -11,7 +12,7 @@ from sqlalchemy import delete, insert
 
 from corral.placement.index import PlacementIndex
 from corral.placement.index.refresher import IndexRefresher
-from corral.store import tables
+from corral.store import change_log, snapshot, tables
 from corral.store.database import Database, utcnow
 from corral.store.resource_classes import STANDARD_IDS
 from tests.functional.candidate_rows import CloudWriter
@@ -221,6 +222,38 @@ def test_a_log_that_starts_over_forces_a_reload(database: Database, cloud: Cloud
     index.catch_up()
     index.catch_up()
     assert fitting(index) == {cloud.uuids["h0"]}
+
+
+def test_pruning_keeps_the_newest_row(database: Database, cloud: CloudWriter) -> None:
+    for i in range(3):
+        cloud.provider(f"h{i}")
+    with database.read() as conn:
+        top = snapshot.last_seq(conn)
+    with database.write() as conn:
+        assert change_log.prune(conn, utcnow() + datetime.timedelta(hours=1)) == 2
+        assert change_log.prune(conn, utcnow() + datetime.timedelta(hours=1)) == 0
+    with database.read() as conn:
+        assert change_log.oldest_seq(conn) == top == snapshot.last_seq(conn)
+    cloud.provider("h3")
+    with database.write() as conn:  # rows younger than the cut stay
+        assert change_log.prune(conn, utcnow() - datetime.timedelta(hours=1)) == 0
+
+
+def test_an_index_behind_pruned_rows_reloads(database: Database, cloud: CloudWriter) -> None:
+    now = [0.0]
+    index = PlacementIndex(database, clock=lambda: now[0])
+    for i in range(3):
+        cloud.provider(f"h{i}")
+    index.load()
+    for i in range(3):
+        cloud.inventory(f"h{i}", "VCPU", 1)
+    refresher = IndexRefresher(index, retention=0)
+    time.sleep(0.01)
+    assert refresher.prune() > 0  # only the change for h2 is left
+    now[0] = 100
+    index.catch_up()
+    assert index.full_loads == 2
+    assert fitting(index) == {cloud.uuids[f"h{i}"] for i in range(3)}
 
 
 def test_the_refresher_applies_changes_between_requests(

@@ -39,6 +39,15 @@ OPTS = [
         max_length=255,
         help="User recorded for consumers written before microversion 1.8, which carried no user.",
     ),
+    cfg.IntOpt(
+        "change_log_retention",
+        default=3600,
+        min=60,
+        max=30 * 24 * 3600,
+        help="Seconds a provider change stays in the change log that every "
+        "process's candidate index follows. An index further behind than this "
+        "(a process stopped for longer) reloads in full when it next catches up.",
+    ),
 ]
 
 

@@ -50,7 +50,7 @@ def build_app(
         migrate.upgrade(db)
     index = PlacementIndex(db)
     index.load()
-    refresher = IndexRefresher(index)
+    refresher = IndexRefresher(index, retention=conf.placement.change_log_retention)
     services = Services(
         db=db,
         policy=PolicyEnforcer(conf, overrides=policy_overrides),

@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 from corral.placement.index.cursor import ChangeCursor
 from corral.placement.index.rwlock import ReadWriteLock
 from corral.placement.index.state import IndexState
-from corral.store import resource_classes, snapshot
+from corral.store import change_log, resource_classes, snapshot
 from corral.store.database import Database
 
 LOG = logging.getLogger(__name__)
@@ -161,15 +161,13 @@ class PlacementIndex:
             return
         now = self._clock()
         self._cursor.expire(now)
+        if now - self._last_top_check > TOP_CHECK_INTERVAL:
+            self._last_top_check = now
+            if self._log_moved_away(conn):
+                self._full_load(conn)
+                return
         rows = snapshot.changes_after(conn, self._cursor.high, self._batch, also=self._cursor.gaps)
         if not rows:
-            # Cheap insurance, checked now and then: a log whose top fell below
-            # what we applied (database restored, log emptied and restarted)
-            # can only be followed by reloading.
-            if now - self._last_top_check > TOP_CHECK_INTERVAL:
-                self._last_top_check = now
-                if self._cursor.high > 0 and snapshot.last_seq(conn) < self._cursor.high:
-                    self._full_load(conn)
             return
         if len(rows) >= self._batch:
             self._full_load(conn)
@@ -190,6 +188,19 @@ class PlacementIndex:
             return
         self._apply(conn, wanted)
         self.changes_applied += len(fresh)
+
+    def _log_moved_away(self, conn: Connection) -> bool:
+        """Cheap insurance, checked now and then: a log whose top fell below what
+        we applied (database restored, log emptied and restarted), or whose
+        oldest row lies past where we stand (rows we never read were pruned),
+        can only be followed by reloading."""
+        high = self._cursor.high
+        if high <= 0:
+            return False
+        if snapshot.last_seq(conn) < high:
+            return True
+        oldest = change_log.oldest_seq(conn)
+        return oldest is not None and oldest > high + 1
 
     def _apply(self, conn: Connection, wanted: dict[str, set[int]]) -> None:
         # Read everything first, then hold the write lock only to fold it in.

@@ -4,28 +4,46 @@ Searches always catch up themselves (that is what makes them see every
 completed write); this thread only moves that work off the request path. On
 PostgreSQL it LISTENs on the channel every change-log writer NOTIFYs, so it
 wakes as soon as a change commits; otherwise, and as a fallback, it polls.
+
+It also prunes the change log now and then: rows older than the retention
+are of no use to any live index (see corral.store.change_log). Every process
+prunes; the deletes are idempotent, so doing it in several places is harmless.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 import time
 from typing import Any
 
 from corral.placement.index.live import PlacementIndex
+from corral.store import change_log
+from corral.store.database import utcnow
 
 LOG = logging.getLogger(__name__)
 
 CHANNEL = "corral_changes"
 
+# Seconds between two prunes of the change log by one process.
+PRUNE_INTERVAL = 60.0
+
 
 class IndexRefresher:
     def __init__(
-        self, index: PlacementIndex, *, interval: float = 1.0, listen: bool = True
+        self,
+        index: PlacementIndex,
+        *,
+        interval: float = 1.0,
+        listen: bool = True,
+        retention: float = 3600.0,
     ) -> None:
         self.index = index
         self.interval = interval
+        self.retention = retention
+        self._last_prune = time.monotonic()
+        self.pruned = 0
         self.listen = listen and index.db.is_postgresql
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -58,6 +76,19 @@ class IndexRefresher:
     def _refresh(self) -> None:
         self.wakeups += 1
         self.index.catch_up()
+        if time.monotonic() - self._last_prune >= PRUNE_INTERVAL:
+            self._last_prune = time.monotonic()
+            self.prune()
+
+    def prune(self) -> int:
+        """Delete change-log rows older than the retention; return how many."""
+        before = utcnow() - datetime.timedelta(seconds=self.retention)
+        with self.index.db.write() as conn:
+            removed = change_log.prune(conn, before)
+        self.pruned += removed
+        if removed:
+            LOG.info("pruned %d change-log rows older than %.0f s", removed, self.retention)
+        return removed
 
     def _poll_loop(self) -> None:
         while not self._stop.wait(self.interval):
