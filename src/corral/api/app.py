@@ -103,6 +103,7 @@ class App:
         if self.cors is not None and method != "OPTIONS":
             self.cors.decorate(headers, resp)
         resp.add_header("x-openstack-request-id", request_id)
+        _absolute_location(resp, scope, headers)
         await _send(send, resp, head_only=method == "HEAD")
         if self.observer is not None:
             self.observer(method, path, resp.status, time.perf_counter() - started)
@@ -281,6 +282,18 @@ class _MethodNotAllowed(CorralError):
     def __init__(self, detail: str, allow: str | None) -> None:
         super().__init__(detail)
         self.allow = allow
+
+
+def _absolute_location(resp: Response, scope: Scope, headers: dict[str, str]) -> None:
+    """Make a path-only Location absolute, as upstream's WSGI stack (webob) sends it
+    and clients (and the upstream suite) expect."""
+    for i, (name, value) in enumerate(resp.headers):
+        if name.lower() == "location" and value.startswith("/"):
+            server = scope.get("server") or ("localhost", None)
+            host = headers.get("host") or (
+                f"{server[0]}:{server[1]}" if server[1] is not None else str(server[0])
+            )
+            resp.headers[i] = (name, f"{scope.get('scheme', 'http')}://{host}{value}")
 
 
 def _headers(scope: Scope) -> dict[str, str]:

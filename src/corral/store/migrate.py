@@ -15,10 +15,6 @@ from corral.store.database import Database, utcnow
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-# Upstream Placement numbers custom resource classes from here, standard ones
-# by their position in os-resource-classes.
-FIRST_CUSTOM_RESOURCE_CLASS_ID = 10000
-
 
 def _alembic_config() -> Config:
     cfg = Config()

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from corral.api.http import Request, Response, empty_response, versioned
 from corral.api.placement.allocations import check_total, consumer_write, write_settings
+from corral.api.placement.inventories import inventory_from_body
 from corral.api.placement.schemas import reshaper as schema
 from corral.errors import BadRequest, ConcurrentUpdate, Conflict, InventoryInUse, NotFound
 from corral.placement import reshaper
 from corral.placement.allocations import InvalidInventory, ProviderConflict
 from corral.placement.consumers import ConsumerConflict
 from corral.placement.reshaper import ProviderInventory, ReshapeConflict
-from corral.store.inventories import Inventory
 
 RESHAPE = "placement:reshaper:reshape"
 
@@ -35,15 +34,6 @@ def _reshape_errors() -> Iterator[None]:
         raise Conflict(f"Unable to allocate inventory: {exc.detail}") from None
 
 
-def _inventory(fields: dict[str, Any]) -> Inventory:
-    return Inventory(**{k: v for k, v in fields.items() if k in _INVENTORY_FIELDS})
-
-
-_INVENTORY_FIELDS = frozenset(
-    ("total", "reserved", "min_unit", "max_unit", "step_size", "allocation_ratio")
-)
-
-
 @versioned(30)
 def reshape(req: Request) -> Response:
     req.require_json_content()
@@ -52,7 +42,7 @@ def reshape(req: Request) -> Response:
     inventories = {
         rp: ProviderInventory(
             part["resource_provider_generation"],
-            {rc: _inventory(fields) for rc, fields in part["inventories"].items()},
+            {rc: inventory_from_body(fields) for rc, fields in part["inventories"].items()},
         )
         for rp, part in data["inventories"].items()
     }

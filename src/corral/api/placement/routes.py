@@ -7,10 +7,13 @@ from corral.api.placement import (
     aggregates,
     allocation_candidates,
     allocations,
+    inventories,
     reshaper,
+    resource_classes,
     resource_providers,
     root,
     traits,
+    usages,
 )
 
 RouteTable = list[tuple[str, dict[str, Handler]]]
@@ -49,6 +52,40 @@ def placement_routes() -> RouteTable:
         (
             "/resource_providers/{uuid}/aggregates",
             {"GET": aggregates.list_aggregates, "PUT": aggregates.set_aggregates},
+        ),
+        (
+            "/resource_providers/{uuid}/inventories",
+            {
+                "GET": inventories.list_inventories,
+                "POST": inventories.create_inventory,
+                "PUT": inventories.set_inventories,
+                "DELETE": inventories.delete_inventories,
+            },
+        ),
+        (
+            "/resource_providers/{uuid}/inventories/{resource_class}",
+            {
+                "GET": inventories.show_inventory,
+                "PUT": inventories.update_inventory,
+                "DELETE": inventories.delete_inventory,
+            },
+        ),
+        ("/resource_providers/{uuid}/usages", {"GET": usages.list_provider_usages}),
+        ("/usages", {"GET": usages.total_usages}),
+        (
+            "/resource_classes",
+            {
+                "GET": resource_classes.list_resource_classes,
+                "POST": resource_classes.create_resource_class,
+            },
+        ),
+        (
+            "/resource_classes/{name}",
+            {
+                "GET": resource_classes.show_resource_class,
+                "PUT": resource_classes.update_resource_class,
+                "DELETE": resource_classes.delete_resource_class,
+            },
         ),
         ("/traits", {"GET": traits.list_traits}),
         (

@@ -10,44 +10,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from corral.api.placement.schemas import allocation, common
+from corral.api.placement.schemas import allocation, common, inventory
 
 MAX_PROVIDERS = 1_000  # providers whose inventory one reshape replaces
-MAX_CLASSES = 1_000  # resource classes in one provider's inventory
-FLOAT_MAX = 3.40282e38  # upstream's db_const.SQL_SP_FLOAT_MAX
-
-_COUNT: dict[str, Any] = {"type": "integer", "maximum": common.MAX_INT}
-
-# One class of inventory, as PUT /resource_providers/{uuid}/inventories takes
-# it (upstream accepts and ignores a generation there too).
-INVENTORY_RECORD: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "resource_provider_generation": {"type": "integer"},
-        "total": {**_COUNT, "minimum": 1},
-        "reserved": {**_COUNT, "minimum": 0},
-        "min_unit": {**_COUNT, "minimum": 1},
-        "max_unit": {**_COUNT, "minimum": 1},
-        "step_size": {**_COUNT, "minimum": 1},
-        "allocation_ratio": {"type": "number", "maximum": FLOAT_MAX},
-    },
-    "required": ["total"],
-    "additionalProperties": False,
-}
-
-PROVIDER_INVENTORIES: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "resource_provider_generation": {"type": "integer"},
-        "inventories": {
-            "type": "object",
-            "maxProperties": MAX_CLASSES,
-            "patternProperties": {common.RC_PATTERN: INVENTORY_RECORD},
-        },
-    },
-    "required": ["resource_provider_generation", "inventories"],
-    "additionalProperties": False,
-}
+PROVIDER_INVENTORIES = inventory.PUT_INVENTORIES
 
 
 def _schema(allocations: dict[str, Any]) -> dict[str, Any]:
