@@ -85,7 +85,7 @@ def test_create_before_1_20_is_201_with_location_and_no_body(api: PlacementClien
     rp_uuid = str(uuid.uuid4())
     resp = api.post("/resource_providers", json={"name": "rp", "uuid": rp_uuid}, version="1.19")
     assert resp.status_code == 201
-    assert resp.headers["location"] == f"/resource_providers/{rp_uuid}"
+    assert resp.headers["location"] == f"http://testserver/resource_providers/{rp_uuid}"
     assert "content-type" not in resp.headers
     assert resp.content == b""
 
@@ -94,7 +94,7 @@ def test_create_from_1_20_returns_the_provider(api: PlacementClient) -> None:
     resp = api.post("/resource_providers", json={"name": "rp"})
     assert resp.status_code == 200
     body = resp.json()
-    assert resp.headers["location"] == f"/resource_providers/{body['uuid']}"
+    assert resp.headers["location"] == f"http://testserver/resource_providers/{body['uuid']}"
     assert body["generation"] == 0
     assert body["parent_provider_uuid"] is None
     assert body["root_provider_uuid"] == body["uuid"]

@@ -56,7 +56,7 @@ def test_traits_need_1_6(api: PlacementClient) -> None:
 def test_put_custom_trait_201_then_204(api: PlacementClient) -> None:
     resp = api.put("/traits/CUSTOM_TRAIT_1", version="1.6")
     assert resp.status_code == 201
-    assert resp.headers["location"] == "/traits/CUSTOM_TRAIT_1"
+    assert resp.headers["location"] == "http://testserver/traits/CUSTOM_TRAIT_1"
     assert "content-type" not in resp.headers
     assert "last-modified" not in resp.headers
     resp = api.put("/traits/CUSTOM_TRAIT_1", version="1.15")
