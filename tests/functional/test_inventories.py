@@ -1,67 +1,32 @@
-"""Inventories, resource classes and usages, as upstream Placement behaves."""
+"""Inventories as upstream Placement 16.0.0 has them: one class or the whole set,
+generations, in-use rules, microversion gates and headers, and bad input that is
+refused without changing anything. The usage tests at the end share the helpers."""
 
 from __future__ import annotations
 
+import multiprocessing
 import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from corral.errors import ConcurrentUpdate
+from corral.placement import inventories
 from corral.store import tables
 from corral.store.database import Database
+from corral.store.inventories import Inventory
 from tests.conftest import PlacementClient
+from tests.functional.placement_rows import (
+    allocate,
+    create_rp,
+    error,
+    generation,
+    put_inventories,
+    row_counts,
+)
 
-
-def create_rp(api: PlacementClient, name: str) -> str:
-    resp = api.post("/resource_providers", json={"name": name})
-    assert resp.status_code == 200, resp.text
-    return str(resp.json()["uuid"])
-
-
-def error(resp: Any) -> dict[str, Any]:
-    return dict(resp.json()["errors"][0])
-
-
-def put_inventories(
-    api: PlacementClient, rp: str, gen: int, invs: dict[str, Any], **kw: Any
-) -> Any:
-    return api.put(
-        f"/resource_providers/{rp}/inventories",
-        json={"resource_provider_generation": gen, "inventories": invs},
-        **kw,
-    )
-
-
-def allocate(api: PlacementClient, rp: str, resources: dict[str, int]) -> str:
-    consumer = str(uuid.uuid4())
-    resp = api.put(
-        f"/allocations/{consumer}",
-        json={
-            "allocations": {rp: {"resources": resources}},
-            "project_id": "p1",
-            "user_id": "u1",
-            "consumer_generation": None,
-            "consumer_type": "INSTANCE",
-        },
-    )
-    assert resp.status_code == 204, resp.text
-    return consumer
-
-
-def row_counts(database_url: str) -> tuple[int, int, int]:
-    db = Database(database_url)
-    try:
-        with db.read() as conn:
-            return (
-                conn.execute(select(func.count()).select_from(tables.inventories)).scalar_one(),
-                conn.execute(select(func.count()).select_from(tables.change_log)).scalar_one(),
-                conn.execute(
-                    select(func.count()).select_from(tables.resource_classes)
-                ).scalar_one(),
-            )
-    finally:
-        db.engine.dispose()
+MAX_INT = 2147483647
 
 
 def test_set_show_update_delete(api: PlacementClient) -> None:
@@ -74,7 +39,7 @@ def test_set_show_update_delete(api: PlacementClient) -> None:
         "total": 8,
         "reserved": 0,
         "min_unit": 1,
-        "max_unit": 2147483647,
+        "max_unit": MAX_INT,
         "step_size": 1,
         "allocation_ratio": 1.0,
     }
@@ -87,36 +52,60 @@ def test_set_show_update_delete(api: PlacementClient) -> None:
     )
     assert resp.status_code == 200 and resp.json()["total"] == 16
     assert resp.json()["resource_provider_generation"] == 2
+    assert resp.json()["allocation_ratio"] == 4.0
     assert api.delete(f"/resource_providers/{rp}/inventories/MEMORY_MB").status_code == 204
     invs = api.get(f"/resource_providers/{rp}/inventories").json()
     assert set(invs["inventories"]) == {"VCPU"} and invs["resource_provider_generation"] == 3
     assert api.delete(f"/resource_providers/{rp}/inventories").status_code == 204
-    assert api.get(f"/resource_providers/{rp}/inventories").json()["inventories"] == {}
+    assert api.get(f"/resource_providers/{rp}/inventories").json() == {
+        "resource_provider_generation": 4,
+        "inventories": {},
+    }
 
 
 def test_post_one_class_gives_absolute_location(api: PlacementClient) -> None:
     rp = create_rp(api, "cn1")
     resp = api.post(
-        f"/resource_providers/{rp}/inventories", json={"resource_class": "DISK_GB", "total": 100}
+        f"/resource_providers/{rp}/inventories",
+        json={"resource_class": "DISK_GB", "total": 100, "reserved": 10, "step_size": 5},
     )
     assert resp.status_code == 201, resp.text
     assert (
         resp.headers["location"] == f"http://testserver/resource_providers/{rp}/inventories/DISK_GB"
     )
+    assert resp.json() == {
+        "total": 100,
+        "reserved": 10,
+        "min_unit": 1,
+        "max_unit": MAX_INT,
+        "step_size": 5,
+        "allocation_ratio": 1.0,
+        "resource_provider_generation": 1,
+    }
     again = api.post(
         f"/resource_providers/{rp}/inventories", json={"resource_class": "DISK_GB", "total": 100}
     )
     assert again.status_code == 409
     assert error(again)["code"] == "placement.concurrent_update"
+    assert generation(api, rp) == 1
 
 
-def test_stale_generation_is_a_conflict(api: PlacementClient) -> None:
+def test_stale_generation_is_a_conflict(api: PlacementClient, database_url: str) -> None:
     rp = create_rp(api, "cn1")
     assert put_inventories(api, rp, 0, {"VCPU": {"total": 8}}).status_code == 200
+    before = row_counts(database_url)
     resp = put_inventories(api, rp, 0, {"VCPU": {"total": 4}})
     assert resp.status_code == 409
     assert error(resp)["code"] == "placement.concurrent_update"
+    assert "resource provider generation conflict" in error(resp)["detail"]
+    resp = api.put(
+        f"/resource_providers/{rp}/inventories/VCPU",
+        json={"resource_provider_generation": 0, "total": 4},
+    )
+    assert resp.status_code == 409
+    assert error(resp)["code"] == "placement.concurrent_update"
     assert api.get(f"/resource_providers/{rp}/inventories/VCPU").json()["total"] == 8
+    assert row_counts(database_url) == before
 
 
 def test_inventory_in_use_cannot_go_but_may_shrink(api: PlacementClient) -> None:
@@ -126,14 +115,30 @@ def test_inventory_in_use_cannot_go_but_may_shrink(api: PlacementClient) -> None
         == 200
     )
     allocate(api, rp, {"VCPU": 6})
-    gen = api.get(f"/resource_providers/{rp}").json()["generation"]
+    gen = generation(api, rp)
     resp = put_inventories(api, rp, gen, {"DISK_GB": {"total": 10}})
     assert resp.status_code == 409
     assert error(resp)["code"] == "placement.inventory.inuse"
-    assert api.delete(f"/resource_providers/{rp}/inventories/VCPU").status_code == 409
-    assert api.delete(f"/resource_providers/{rp}/inventories").status_code == 409
+    assert (
+        error(resp)["detail"]
+        .strip()
+        .endswith(f"update conflict: Inventory for 'VCPU' on resource provider '{rp}' in use.")
+    )
+    resp = api.delete(f"/resource_providers/{rp}/inventories/VCPU")
+    assert resp.status_code == 409
+    # Upstream gives the single-class delete the concurrent-update code.
+    assert error(resp)["code"] == "placement.concurrent_update"
+    resp = api.delete(f"/resource_providers/{rp}/inventories")
+    assert resp.status_code == 409
+    assert error(resp)["code"] == "placement.inventory.inuse"
+    assert generation(api, rp) == gen
     # Shrinking below what is used is allowed (upstream only warns); new claims then fail.
     resp = put_inventories(api, rp, gen, {"VCPU": {"total": 2}, "DISK_GB": {"total": 10}})
+    assert resp.status_code == 200, resp.text
+    resp = api.put(
+        f"/resource_providers/{rp}/inventories/VCPU",
+        json={"resource_provider_generation": gen + 1, "total": 1},
+    )
     assert resp.status_code == 200, resp.text
     usages = api.get(f"/resource_providers/{rp}/usages").json()["usages"]
     assert usages == {"VCPU": 6, "DISK_GB": 0}
@@ -149,22 +154,62 @@ def test_reserved_equal_total_allowed_from_1_26(api: PlacementClient) -> None:
     resp = put_inventories(api, rp, 1, {"VCPU": {"total": 8, "reserved": 9}})
     assert resp.status_code == 400
     assert "The reserved value is greater than total" in error(resp)["detail"]
+    disk = {"resource_class": "DISK_GB", "total": 5, "reserved": 5}
+    resp = api.post(f"/resource_providers/{rp}/inventories", json=disk, version="1.25")
+    assert resp.status_code == 400
+    assert (
+        error(resp)["detail"]
+        .strip()
+        .startswith(
+            f"The server could not comply with the request since it is either malformed or "
+            f"otherwise incorrect.\n\n Unable to create inventory for resource provider {rp}: "
+            f"Invalid inventory for 'DISK_GB' on resource provider '{rp}'."
+        )
+    )
+    resp = api.post(f"/resource_providers/{rp}/inventories", json=disk, version="1.26")
+    assert resp.status_code == 201
+
+
+def test_allocation_ratio_rounds_capacity_down(api: PlacementClient) -> None:
+    """Capacity is int((total - reserved) * allocation_ratio), as upstream."""
+    rp = create_rp(api, "cn1")
+    resp = put_inventories(
+        api, rp, 0, {"VCPU": {"total": 4, "allocation_ratio": 0.2}}, version="1.25"
+    )
+    assert resp.status_code == 400
+    resp = put_inventories(api, rp, 0, {"VCPU": {"total": 4, "allocation_ratio": 0.25}})
+    assert resp.status_code == 200, resp.text
 
 
 @pytest.mark.parametrize(
     "body",
     [
         {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 0}}},
-        {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 2147483648}}},
+        {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": MAX_INT + 1}}},
         {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 1, "bogus": 1}}},
+        {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 4, "reserved": 5}}},
+        {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": True}}},
+        {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 1.5}}},
+        {
+            "resource_provider_generation": 0,
+            "inventories": {"VCPU": {"total": 1, "allocation_ratio": 3.5e38}},
+        },
+        {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 1, "min_unit": 0}}},
+        {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 1, "step_size": 0}}},
+        {"resource_provider_generation": 0, "inventories": {"VCPU": {"reserved": 1}}},
+        # Names that are no resource class: upstream 500s on a malformed record.
         {"resource_provider_generation": 0, "inventories": {"vcpu": {"total": 1}}},
+        {"resource_provider_generation": 0, "inventories": {"vcpu": 5}},
+        {"resource_provider_generation": 0, "inventories": {"vcpu": {}}},
         {"resource_provider_generation": 0, "inventories": {"CUSTOM_NOPE": {"total": 1}}},
+        {"resource_provider_generation": 0, "inventories": []},
+        {"resource_provider_generation": 0, "inventories": {}, "extra": 1},
         {"resource_provider_generation": "0", "inventories": {}},
         {"inventories": {"VCPU": {"total": 1}}},
-        {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 1, "step_size": 0}}},
+        {"resource_provider_generation": 0},
     ],
 )
-def test_bad_inventory_is_400_and_changes_nothing(
+def test_bad_inventory_set_is_400_and_changes_nothing(
     api: PlacementClient, database_url: str, body: dict[str, Any]
 ) -> None:
     rp = create_rp(api, "cn1")
@@ -173,11 +218,201 @@ def test_bad_inventory_is_400_and_changes_nothing(
     assert resp.status_code == 400, resp.text
     assert error(resp)["title"] == "Bad Request"
     assert row_counts(database_url) == before
-    assert api.get(f"/resource_providers/{rp}").json()["generation"] == 0
+    assert generation(api, rp) == 0
 
 
-def test_malformed_json_is_400(api: PlacementClient) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"total": 1},
+        {"resource_class": "VCPU"},
+        {"resource_class": "VCPU", "total": 0},
+        {"resource_class": "VCPU", "total": MAX_INT + 1},
+        {"resource_class": "VCPU", "total": "4"},
+        {"resource_class": "VCPU", "total": 4, "reserved": -1},
+        {"resource_class": "VCPU", "total": 4, "reserved": 4},
+        {"resource_class": "VCPU", "total": 4, "max_unit": 0},
+        {"resource_class": "VCPU", "total": 4, "step_size": MAX_INT + 1},
+        {"resource_class": "VCPU", "total": 4, "allocation_ratio": "1"},
+        {"resource_class": "VCPU", "total": 4, "allocation_ratio": -1},
+        {"resource_class": "VCPU", "total": 4, "foo": 1},
+        {"resource_class": "vcpu", "total": 4},
+        {"resource_class": "CUSTOM_" + "X" * 300, "total": 4},
+        {"resource_class": "CUSTOM_NOPE", "total": 4},
+        [],
+    ],
+)
+def test_bad_inventory_post_is_400_and_changes_nothing(
+    api: PlacementClient, database_url: str, body: Any
+) -> None:
     rp = create_rp(api, "cn1")
+    before = row_counts(database_url)
+    resp = api.post(f"/resource_providers/{rp}/inventories", json=body, version="1.25")
+    assert resp.status_code == 400, resp.text
+    assert row_counts(database_url) == before
+    assert generation(api, rp) == 0
+
+
+def test_unknown_class_in_post_is_upstreams_400(api: PlacementClient) -> None:
+    rp = create_rp(api, "cn1")
+    resp = api.post(
+        f"/resource_providers/{rp}/inventories", json={"resource_class": "CUSTOM_NOPE", "total": 4}
+    )
+    assert resp.status_code == 400
+    assert (
+        error(resp)["detail"]
+        .strip()
+        .endswith(
+            f"Unable to create inventory for resource provider {rp}: "
+            "No such resource class CUSTOM_NOPE."
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"total": 8},  # no generation
+        {"total": 0},
+        {"total": 8, "reserved": 9},
+        {"total": MAX_INT + 1},
+        {"total": 8, "resource_class": "VCPU"},
+        {"total": 8, "allocation_ratio": 3.5e38},
+        {"total": 8, "min_unit": "1"},
+    ],
+)
+def test_bad_inventory_update_is_400_and_changes_nothing(
+    api: PlacementClient, database_url: str, fields: dict[str, Any]
+) -> None:
+    rp = create_rp(api, "cn1")
+    assert put_inventories(api, rp, 0, {"VCPU": {"total": 4}}).status_code == 200
+    body = dict(fields)
+    if len(fields) > 1 or fields["total"] != 8:
+        body["resource_provider_generation"] = 1
+    before = row_counts(database_url)
+    resp = api.put(f"/resource_providers/{rp}/inventories/VCPU", json=body)
+    assert resp.status_code == 400, resp.text
+    assert row_counts(database_url) == before
+    assert api.get(f"/resource_providers/{rp}/inventories/VCPU").json()["total"] == 4
+
+
+def test_update_of_unknown_class_is_404_of_absent_class_400(
+    api: PlacementClient, database_url: str
+) -> None:
+    rp = create_rp(api, "cn1")
+    assert put_inventories(api, rp, 0, {"VCPU": {"total": 4}}).status_code == 200
+    before = row_counts(database_url)
+    body = {"resource_provider_generation": 1, "total": 8}
+    resp = api.put(f"/resource_providers/{rp}/inventories/CUSTOM_NOPE", json=body)
+    assert resp.status_code == 404
+    assert error(resp)["detail"].strip().endswith("No such resource class CUSTOM_NOPE.")
+    resp = api.put(f"/resource_providers/{rp}/inventories/DISK_GB", json=body)
+    assert resp.status_code == 400
+    assert (
+        error(resp)["detail"]
+        .strip()
+        .endswith(
+            f"No inventory record with resource class for resource provider {rp}: "
+            "No inventory of class DISK_GB found."
+        )
+    )
+    assert row_counts(database_url) == before
+
+
+def test_delete_of_unknown_or_absent_class_is_404(api: PlacementClient) -> None:
+    rp = create_rp(api, "cn1")
+    assert put_inventories(api, rp, 0, {"VCPU": {"total": 4}}).status_code == 200
+    resp = api.delete(f"/resource_providers/{rp}/inventories/CUSTOM_NOPE")
+    assert resp.status_code == 404
+    assert (
+        error(resp)["detail"]
+        .strip()
+        .endswith(
+            "No inventory of class CUSTOM_NOPE found for delete: "
+            "No such resource class CUSTOM_NOPE."
+        )
+    )
+    resp = api.delete(f"/resource_providers/{rp}/inventories/DISK_GB")
+    assert resp.status_code == 404
+    assert (
+        error(resp)["detail"]
+        .strip()
+        .endswith(
+            "No inventory of class DISK_GB found for delete: "
+            "No inventory of class DISK_GB found for delete"
+        )
+    )
+    assert generation(api, rp) == 1
+
+
+def test_unknown_provider_is_404(api: PlacementClient) -> None:
+    rp = str(uuid.uuid4())
+    resp = api.get(f"/resource_providers/{rp}/inventories")
+    assert resp.status_code == 404
+    assert (
+        error(resp)["detail"]
+        .strip()
+        .endswith(
+            f"No resource provider with uuid {rp} found : No resource provider with uuid {rp} found"
+        )
+    )
+    assert api.get(f"/resource_providers/{rp}/inventories/VCPU").status_code == 404
+    assert (
+        api.post(
+            f"/resource_providers/{rp}/inventories", json={"resource_class": "VCPU", "total": 1}
+        ).status_code
+        == 404
+    )
+    # Upstream looks the provider up before it reads the body.
+    assert api.post(f"/resource_providers/{rp}/inventories", json={}).status_code == 404
+    assert put_inventories(api, rp, 0, {}).status_code == 404
+    assert (
+        api.put(
+            f"/resource_providers/{rp}/inventories/VCPU",
+            json={"resource_provider_generation": 0, "total": 1},
+        ).status_code
+        == 404
+    )
+    assert api.delete(f"/resource_providers/{rp}/inventories/VCPU").status_code == 404
+    assert api.delete(f"/resource_providers/{rp}/inventories").status_code == 404
+
+
+def test_cache_headers_from_1_15(api: PlacementClient) -> None:
+    rp = create_rp(api, "cn1")
+    url = f"/resource_providers/{rp}/inventories"
+    old = api.get(url, version="1.14")
+    assert "cache-control" not in old.headers and "last-modified" not in old.headers
+    # Upstream has no last-modified to give for a provider without inventory.
+    empty = api.get(url, version="1.15")
+    assert empty.headers["cache-control"] == "no-cache"
+    assert "last-modified" not in empty.headers
+    resp = put_inventories(api, rp, 0, {"VCPU": {"total": 4}}, version="1.15")
+    assert resp.headers["cache-control"] == "no-cache" and "last-modified" in resp.headers
+    for path in (url, f"{url}/VCPU"):
+        resp = api.get(path, version="1.15")
+        assert resp.headers["cache-control"] == "no-cache" and "last-modified" in resp.headers
+        resp = api.get(path, version="1.14")
+        assert "cache-control" not in resp.headers and "last-modified" not in resp.headers
+    resp = put_inventories(api, rp, 1, {}, version="1.15")
+    assert resp.status_code == 200
+    assert resp.headers["cache-control"] == "no-cache" and "last-modified" not in resp.headers
+
+
+def test_delete_all_needs_1_5(api: PlacementClient) -> None:
+    rp = create_rp(api, "cn1")
+    assert put_inventories(api, rp, 0, {"VCPU": {"total": 4}}).status_code == 200
+    assert api.delete(f"/resource_providers/{rp}/inventories", version="1.4").status_code == 405
+    assert set(api.get(f"/resource_providers/{rp}/inventories").json()["inventories"]) == {"VCPU"}
+    assert api.delete(f"/resource_providers/{rp}/inventories", version="1.5").status_code == 204
+    assert generation(api, rp) == 2
+
+
+def test_malformed_or_undeclared_json_changes_nothing(
+    api: PlacementClient, database_url: str
+) -> None:
+    rp = create_rp(api, "cn1")
+    before = row_counts(database_url)
     resp = api.put(
         f"/resource_providers/{rp}/inventories",
         content=b"{not json",
@@ -185,66 +420,106 @@ def test_malformed_json_is_400(api: PlacementClient) -> None:
     )
     assert resp.status_code == 400
     assert "Malformed JSON" in error(resp)["detail"]
+    resp = api.post(
+        f"/resource_providers/{rp}/inventories",
+        content=b'{"resource_class": "VCPU", "total": 1}',
+        headers={"content-type": "text/plain"},
+    )
+    assert resp.status_code == 415
+    assert row_counts(database_url) == before
 
 
-def test_delete_all_needs_1_5(api: PlacementClient) -> None:
-    rp = create_rp(api, "cn1")
-    assert api.delete(f"/resource_providers/{rp}/inventories", version="1.4").status_code == 405
-
-
-def test_custom_resource_classes(api: PlacementClient, database_url: str) -> None:
-    standard = api.get("/resource_classes").json()["resource_classes"]
-    assert {
-        "name": "VCPU",
-        "links": [{"rel": "self", "href": "/resource_classes/VCPU"}],
-    } in standard
-    resp = api.post("/resource_classes", json={"name": "CUSTOM_GPU"})
-    assert resp.status_code == 201
-    assert resp.headers["location"] == "http://testserver/resource_classes/CUSTOM_GPU"
-    assert api.post("/resource_classes", json={"name": "CUSTOM_GPU"}).status_code == 409
-    assert api.put("/resource_classes/CUSTOM_GPU").status_code == 204
-    assert api.put("/resource_classes/CUSTOM_FPGA").status_code == 201
+def _inventory_changes(database_url: str) -> int:
     db = Database(database_url)
     try:
         with db.read() as conn:
-            ids = dict(
-                conn.execute(
-                    select(tables.resource_classes.c.name, tables.resource_classes.c.id).where(
-                        tables.resource_classes.c.name.like("CUSTOM_%")
-                    )
-                ).all()
-            )
+            log = tables.change_log
+            query = select(func.count()).select_from(log).where(log.c.kind == "inventory")
+            return int(conn.execute(query).scalar_one())
     finally:
-        db.engine.dispose()
-    assert ids == {"CUSTOM_GPU": 10000, "CUSTOM_FPGA": 10001}
-    # In use in an inventory: cannot go.
-    rp = create_rp(api, "cn1")
-    assert put_inventories(api, rp, 0, {"CUSTOM_GPU": {"total": 2}}).status_code == 200
-    resp = api.delete("/resource_classes/CUSTOM_GPU")
-    assert resp.status_code == 409 and "in use in inventory" in error(resp)["detail"]
-    assert api.delete("/resource_classes/CUSTOM_FPGA").status_code == 204
-    assert api.get("/resource_classes/CUSTOM_FPGA").status_code == 404
-    # Standard classes are fixed.
-    assert api.delete("/resource_classes/VCPU").status_code == 400
-    assert api.put("/resource_classes/VCPU").status_code == 400
+        db.dispose()
 
 
-def test_rename_before_1_7(api: PlacementClient) -> None:
-    assert api.post("/resource_classes", json={"name": "CUSTOM_A"}).status_code == 201
-    resp = api.put("/resource_classes/CUSTOM_A", json={"name": "CUSTOM_B"}, version="1.6")
-    assert resp.status_code == 200 and resp.json()["name"] == "CUSTOM_B"
-    assert api.get("/resource_classes/CUSTOM_A").status_code == 404
-    resp = api.put("/resource_classes/VCPU", json={"name": "CUSTOM_C"}, version="1.6")
-    assert resp.status_code == 400
-
-
-@pytest.mark.parametrize("name", ["custom_lower", "GPU", "CUSTOM_" + "X" * 300, "CUSTOM_A-B"])
-def test_bad_class_names_are_400_and_change_nothing(
-    api: PlacementClient, database_url: str, name: str
+def test_every_write_bumps_the_generation_and_logs_an_inventory_change(
+    api: PlacementClient, database_url: str
 ) -> None:
-    before = row_counts(database_url)
-    assert api.post("/resource_classes", json={"name": name}).status_code == 400
-    assert row_counts(database_url) == before
+    rp = create_rp(api, "cn1")
+    url = f"/resource_providers/{rp}/inventories"
+    writes = [
+        lambda: put_inventories(api, rp, 0, {"VCPU": {"total": 4}}),
+        lambda: api.post(url, json={"resource_class": "DISK_GB", "total": 10}),
+        lambda: api.put(f"{url}/VCPU", json={"resource_provider_generation": 2, "total": 8}),
+        lambda: api.delete(f"{url}/DISK_GB"),
+        lambda: api.delete(url),
+    ]
+    for n, write in enumerate(writes, start=1):
+        resp = write()
+        assert resp.status_code in (200, 201, 204), resp.text
+        assert generation(api, rp) == n
+        assert _inventory_changes(database_url) == n
+
+
+def _vcpu_capacity(api: PlacementClient, rp: str, amount: int) -> int | None:
+    """The VCPU capacity allocation candidates show for the provider, or None
+    when it is not a candidate for `amount`."""
+    resp = api.get(f"/allocation_candidates?resources=VCPU:{amount}")
+    assert resp.status_code == 200, resp.text
+    summary = resp.json()["provider_summaries"].get(rp)
+    return None if summary is None else int(summary["resources"]["VCPU"]["capacity"])
+
+
+def test_allocation_candidates_follow_inventory_writes(api: PlacementClient) -> None:
+    rp = create_rp(api, "cn1")
+    url = f"/resource_providers/{rp}/inventories"
+    assert _vcpu_capacity(api, rp, 1) is None
+    assert api.post(url, json={"resource_class": "VCPU", "total": 4}).status_code == 201
+    assert _vcpu_capacity(api, rp, 4) == 4
+    resp = api.put(
+        f"{url}/VCPU",
+        json={"resource_provider_generation": 1, "total": 4, "allocation_ratio": 2.0},
+    )
+    assert resp.status_code == 200
+    assert _vcpu_capacity(api, rp, 8) == 8
+    assert put_inventories(api, rp, 2, {"VCPU": {"total": 2, "reserved": 1}}).status_code == 200
+    assert _vcpu_capacity(api, rp, 2) is None
+    assert _vcpu_capacity(api, rp, 1) == 1
+    assert api.delete(f"{url}/VCPU").status_code == 204
+    assert _vcpu_capacity(api, rp, 1) is None
+
+
+def _set_total(url: str, rp: str, gen: int, total: int) -> str:
+    """One writer process: replace the inventory as of generation `gen`."""
+    db = Database(url)
+    try:
+        inventories.set_inventories(
+            db, rp, gen, {"VCPU": Inventory(total=total)}, reserved_can_be_total=False
+        )
+        return "ok"
+    except ConcurrentUpdate:
+        return "conflict"
+    finally:
+        db.dispose()
+
+
+WRITERS = 6
+
+
+def test_concurrent_writers_of_one_generation_have_one_winner(
+    api: PlacementClient, database_url: str
+) -> None:
+    rp = create_rp(api, "cn1")
+    assert put_inventories(api, rp, 0, {"VCPU": {"total": 1}}).status_code == 200
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(WRITERS) as pool:
+        outcomes = pool.starmap(
+            _set_total, [(database_url, rp, 1, 100 + i) for i in range(WRITERS)]
+        )
+    assert sorted(outcomes) == ["conflict"] * (WRITERS - 1) + ["ok"]
+    winner = 100 + outcomes.index("ok")
+    body = api.get(f"/resource_providers/{rp}/inventories").json()
+    assert body["resource_provider_generation"] == 2
+    assert body["inventories"]["VCPU"]["total"] == winner
+    assert _inventory_changes(database_url) == 2
 
 
 def test_usages_by_project_user_and_type(api: PlacementClient) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from corral.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound
 from corral.placement.providers import require as require_provider
 from corral.store import inventories as store
+from corral.store import resource_classes
 from corral.store.database import Database
 from corral.store.inventories import Inventory, ResourceClassNotFound
 from corral.store.providers import ProviderRow
@@ -69,9 +70,23 @@ def _check_capacity(
             )
 
 
+def _require_for_read(conn: Connection, uuid: str) -> ProviderRow:
+    """The provider, or upstream's 404 of the two inventory GETs (which repeats
+    the reason after its own sentence)."""
+    try:
+        return require_provider(conn, uuid)
+    except NotFound as exc:
+        raise NotFound(f"No resource provider with uuid {uuid} found : {exc.detail}") from None
+
+
+def _require_class(conn: Connection, class_name: str) -> None:
+    if not resource_classes.ids_for_names(conn, [class_name]):
+        raise ResourceClassNotFound(class_name)
+
+
 def list_inventories(db: Database, uuid: str) -> tuple[ProviderRow, ProviderInventories]:
     with db.read() as conn:
-        provider = require_provider(conn, uuid)
+        provider = _require_for_read(conn, uuid)
         current = store.get_inventories(conn, provider.id)
     return provider, ProviderInventories(provider.generation, current)
 
@@ -158,6 +173,9 @@ def update_inventory(
         if generation != provider.generation:
             raise ConcurrentUpdate(GENERATION_CONFLICT)
         _check_capacity(uuid, {class_name: inventory}, "update", reserved_can_be_total)
+        # An unknown class is upstream's plain 404, a known one the provider
+        # lacks its 400.
+        _require_class(conn, class_name)
         current = store.get_inventories(conn, provider.id)
         if class_name not in current:
             raise BadRequest(
@@ -174,12 +192,14 @@ def delete_inventory(db: Database, uuid: str, class_name: str) -> None:
     """DELETE /resource_providers/{uuid}/inventories/{class}."""
     with db.write() as conn:
         provider = require_provider(conn, uuid)
+        prefix = f"No inventory of class {class_name} found for delete"
+        try:
+            _require_class(conn, class_name)
+        except ResourceClassNotFound as exc:
+            raise NotFound(f"{prefix}: {exc.detail}") from None
         current = store.get_inventories(conn, provider.id)
         if class_name not in current:
-            raise NotFound(
-                f"No inventory of class {class_name} found for delete: "
-                f"No inventory of class {class_name} found for delete"
-            )
+            raise NotFound(f"{prefix}: {prefix}")
         del current[class_name]
         try:
             _replace(conn, provider, current)

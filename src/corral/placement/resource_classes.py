@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from corral.errors import BadRequest, Conflict, NotFound
 from corral.store import resource_classes as store
-from corral.store.database import Database, utcnow
+from corral.store.database import Database, record_changes, utcnow
 from corral.store.resource_classes import ResourceClassRow
 
 # Custom ids are taken as max(id) + 1, so two writers may pick the same one;
@@ -69,17 +69,23 @@ def ensure_class(db: Database, name: str) -> tuple[ResourceClassRow, bool]:
 
 
 def rename_class(db: Database, name: str, new_name: str) -> ResourceClassRow:
-    """PUT /resource_classes/{name} before 1.7."""
+    """PUT /resource_classes/{name} before 1.7; renaming to the same name is a no-op."""
     with db.write() as conn:
         row = store.get_by_name(conn, name)
         if row is None:
             raise not_found(name)
         if name in os_resource_classes.STANDARDS:
             raise BadRequest(f"Cannot update standard resource class {name}")
+        if new_name == name:
+            return row
         if store.get_by_name(conn, new_name) is not None:
             raise Conflict(f"Resource class already exists: {new_name}")
         now = utcnow()
         store.rename(conn, row.id, new_name, now)
+        # The candidates index shows classes by name: the providers holding
+        # this one reload their inventory and so learn the new name. Their
+        # generations stay, as upstream's do.
+        record_changes(conn, store.providers_with_inventory(conn, row.id), "inventory")
     return ResourceClassRow(row.id, new_name, row.created_at, now)
 
 

@@ -97,5 +97,16 @@ def in_inventory(conn: Connection, rc_id: int) -> bool:
     return found.first() is not None
 
 
+def providers_with_inventory(conn: Connection, rc_id: int) -> list[int]:
+    """Ids of the providers that have inventory of the class."""
+    inv = tables.inventories
+    rows = conn.execute(
+        select(inv.c.resource_provider_id)
+        .where(inv.c.resource_class_id == rc_id)
+        .order_by(inv.c.resource_provider_id)
+    )
+    return list(rows.scalars())
+
+
 def delete(conn: Connection, rc_id: int) -> None:
     conn.execute(_rc.delete().where(_rc.c.id == rc_id))

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from corral.api.http import Request, Response, empty_response, json_response, versioned
+from corral.api.http import (
+    Request,
+    Response,
+    add_cache_headers,
+    empty_response,
+    json_response,
+    versioned,
+)
 from corral.api.placement.resource_providers import provider_url
 from corral.api.placement.schemas import inventory as schema
 from corral.api.policies import inventory as policy
@@ -15,6 +22,8 @@ from corral.store.inventories import Inventory
 
 # From 1.26 an inventory may be wholly reserved (reserved == total).
 RESERVED_CAN_BE_TOTAL_MINOR = 26
+# From here responses carry cache-control and last-modified.
+CACHE_HEADERS_MINOR = 15
 
 _FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size", "allocation_ratio")
 
@@ -33,7 +42,15 @@ def _all_response(req: Request, result: ProviderInventories) -> Response:
         "resource_provider_generation": result.generation,
         "inventories": {name: inv.fields() for name, inv in result.inventories.items()},
     }
-    return json_response(body, last_modified=result.last_modified, version=req.version)
+    resp = json_response(body)
+    if req.at_least(CACHE_HEADERS_MINOR):
+        last_modified = result.last_modified
+        if last_modified is None:
+            # Upstream sends no last-modified for a provider without inventory.
+            resp.add_header("cache-control", "no-cache")
+        else:
+            add_cache_headers(resp, last_modified)
+    return resp
 
 
 def _one_response(

@@ -30,6 +30,10 @@ CHANNEL = "corral_changes"
 PRUNE_INTERVAL = 60.0
 
 
+# Longest a listening refresher takes to notice stop().
+STOP_SLICE = 0.1
+
+
 class IndexRefresher:
     def __init__(
         self,
@@ -101,11 +105,12 @@ class IndexRefresher:
             driver.execute(f"LISTEN {CHANNEL}")
             last = time.monotonic()
             while not self._stop.is_set():
-                # Wait in short slices so that stop() is prompt; refresh on a
+                # Wait in short slices so that stop() is prompt (a worker's
+                # shutdown and every test teardown wait for it); refresh on a
                 # notification (several commits wake us once) or when the
                 # poll interval has passed anyway.
                 woken = False
-                for _ in driver.notifies(timeout=min(self.interval, 1.0), stop_after=1):
+                for _ in driver.notifies(timeout=min(self.interval, STOP_SLICE), stop_after=1):
                     woken = True
                 if self._stop.is_set():
                     break

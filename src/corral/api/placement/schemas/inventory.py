@@ -50,6 +50,11 @@ PUT_INVENTORIES: dict[str, Any] = {
             "type": "object",
             "maxProperties": MAX_CLASSES,
             "patternProperties": {common.RC_PATTERN: INVENTORY_RECORD},
+            # Upstream leaves other names unchecked and then fails on them
+            # (500 for a record that is not an object or lacks a total); a
+            # record under any name must have the same form, and an unknown
+            # name is then upstream's 400 for an unknown resource class.
+            "additionalProperties": INVENTORY_RECORD,
         },
     },
     "required": ["resource_provider_generation", "inventories"],
