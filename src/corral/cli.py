@@ -1,9 +1,14 @@
-"""`corral` command line: serve, check-config, db upgrade."""
+"""`corral` command line: serve, check-config, db upgrade; and, against a running
+service, schedule, explain and demo."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from corral.service.config_files import ConfigLoadError, ConfigSource
 
@@ -69,6 +74,162 @@ def _positive_int(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not within {low}..{high}")
+        return value
+
+    return parse
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _load_spec_file(path: str) -> dict[str, Any]:
+    """A request_spec from a JSON file: the spec itself, or a body holding one."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise _UsageError(f"cannot read spec file {path}: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("request_spec"), dict):
+        data = data["request_spec"]
+    if not isinstance(data, dict):
+        raise _UsageError(f"spec file {path} does not hold a JSON object")
+    return data
+
+
+def _spec_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    from corral.client import build_request_spec, parse_extra_specs
+
+    try:
+        return build_request_spec(
+            base=_load_spec_file(args.spec_file) if args.spec_file else None,
+            vcpus=args.vcpus,
+            memory_mb=args.memory_mb,
+            disk_gb=args.disk_gb,
+            num_instances=args.num,
+            availability_zone=args.az,
+            project_id=args.project,
+            group=args.group,
+            extra_specs=parse_extra_specs(args.extra_spec or ()),
+        )
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+
+
+def _run_remote(args: argparse.Namespace, action: Callable[[Any], int]) -> int:
+    """Run `action` with a client of the service; errors become exit status 2."""
+    from corral.client import ApiError, ClientError, CorralClient
+    from corral.demo import DemoRefused
+
+    client = None
+    try:
+        client = CorralClient(args.url, args.token, timeout=args.timeout)
+        return action(client)
+    except (_UsageError, ClientError, DemoRefused) as exc:
+        print(f"corral: error: {exc}", file=sys.stderr)
+        return 2
+    except ApiError as exc:
+        print(f"corral: error: HTTP {exc.status}: {exc.detail}", file=sys.stderr)
+        return 2
+    finally:
+        if client is not None:
+            client.close()
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from corral.cli_output import render_explanation, render_selections
+    from corral.client import ApiError, CorralClient
+
+    def action(client: CorralClient) -> int:
+        spec = _spec_from_args(args)
+        try:
+            answer = client.select_destinations(spec, return_alternates=not args.no_alternates)
+        except ApiError as exc:
+            if not exc.no_valid_host:
+                raise
+            print(f"No valid host: {exc.detail}")
+            if exc.explanation is not None:
+                print()
+                print(render_explanation(exc.explanation))
+            return 1
+        print(render_selections(answer))
+        return 0
+
+    return _run_remote(args, action)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from corral.cli_output import render_explanation
+    from corral.client import CorralClient
+
+    def action(client: CorralClient) -> int:
+        answer = client.explain(_spec_from_args(args))
+        print(render_explanation(answer))
+        return 0 if answer.get("would_fit") else 1
+
+    return _run_remote(args, action)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from corral import demo
+    from corral.client import CorralClient
+
+    def action(client: CorralClient) -> int:
+        return demo.run(
+            client, sys.stdout, hosts=args.hosts, instances=args.instances, force=args.force
+        )
+
+    return _run_remote(args, action)
+
+
+def _add_remote(parser: argparse.ArgumentParser) -> None:
+    """How to reach a running service."""
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("CORRAL_URL", "http://127.0.0.1:8778"),
+        help="the service's URL (default $CORRAL_URL or http://127.0.0.1:8778, `make run`)",
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("CORRAL_TOKEN", "admin"),
+        help="sent as X-Auth-Token (default $CORRAL_TOKEN or admin, the noauth2 admin)",
+    )
+    parser.add_argument(
+        "--timeout", type=_bounded(1, 3600), default=60, help="seconds per HTTP request"
+    )
+
+
+def _add_request(parser: argparse.ArgumentParser) -> None:
+    """What to schedule: a flavor and the request's constraints."""
+    parser.add_argument("--vcpus", type=_bounded(1, 2_147_483_647), help="default 1")
+    parser.add_argument("--memory-mb", type=_bounded(1, 2_147_483_647), help="default 512")
+    parser.add_argument("--disk-gb", type=_bounded(0, 2_147_483_647), help="root disk, default 0")
+    parser.add_argument("--num", type=_bounded(1, 1000), help="instances (default 1)")
+    parser.add_argument("--az", help="availability zone")
+    parser.add_argument("--project", help="project id of the instances")
+    parser.add_argument("--group", metavar="UUID", help="server group of the instances")
+    parser.add_argument(
+        "--extra-spec",
+        action="append",
+        metavar="KEY=VALUE",
+        help="flavor extra spec, e.g. resources:VGPU=1 or trait:HW_CPU_X86_AVX2=required "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--spec-file",
+        metavar="FILE",
+        help="a request_spec as JSON (the options above override its fields)",
+    )
 
 
 def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -139,6 +300,39 @@ def build_parser() -> argparse.ArgumentParser:
         "upgrade", parents=[common], help="upgrade the schema to the newest revision"
     )
     upgrade.set_defaults(func=cmd_db_upgrade)
+
+    schedule = sub.add_parser(
+        "schedule",
+        help="choose and claim hosts for instances in a running service; 1 on no valid host",
+    )
+    _add_remote(schedule)
+    _add_request(schedule)
+    schedule.add_argument(
+        "--no-alternates", action="store_true", help="ask for the chosen hosts only"
+    )
+    schedule.set_defaults(func=cmd_schedule)
+
+    explain = sub.add_parser(
+        "explain",
+        help="why hosts would or would not take a request (claims nothing); 1 when none would",
+    )
+    _add_remote(explain)
+    _add_request(explain)
+    explain.set_defaults(func=cmd_explain)
+
+    demo = sub.add_parser(
+        "demo",
+        help="register a small simulated cloud in a running service and schedule onto it",
+    )
+    _add_remote(demo)
+    demo.add_argument("--hosts", type=_bounded(1, 250), default=12, help="compute hosts")
+    demo.add_argument(
+        "--instances", type=_bounded(1, 1000), default=40, help="instances to schedule"
+    )
+    demo.add_argument(
+        "--force", action="store_true", help="run even when the service already has hosts"
+    )
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

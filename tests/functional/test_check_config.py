@@ -63,18 +63,47 @@ def test_nova_conf_report_json(tmp_path: Path) -> None:
     )
     assert any(e.startswith("[scheduler] workers = 5000 is not allowed") for e in errors)
     assert any(e.startswith("[api] auth_strategy = noauth2 trusts any token") for e in errors)
-    assert (
-        "[filter_scheduler] enabled_filters: 'nova.scheduler.filters.compute_filter.ComputeFilter'"
-        " is an import path; corral loads no code named by config, filters come from its static "
-        "registry: "
-    ) in "\n".join(errors)
-    assert "'ComputeFilter'" in next(e for e in errors if "compute_filter.ComputeFilter" in e)
-    assert any(e.startswith("[DEFAULT] transport_url is set") for e in errors)
+    # Every Nova import path is an error naming the static name to write instead.
+    assert any(
+        e.startswith(
+            "[filter_scheduler] enabled_filters = "
+            "nova.scheduler.filters.compute_filter.ComputeFilter is a Nova import path; corral "
+            "loads nothing by import path. Use 'ComputeFilter', its registered name (one of: "
+        )
+        for e in errors
+    )
+    assert any(
+        e.startswith(
+            "[filter_scheduler] available_filters = nova.scheduler.filters.all_filters is a "
+            "Nova import path; corral loads nothing by import path. Use 'all' or one of: "
+            "AggregateImagePropertiesIsolation, "
+        )
+        for e in errors
+    )
+    assert any(
+        e.startswith(
+            "[filter_scheduler] weight_classes = nova.scheduler.weights.all_weighers is a Nova "
+            "import path; corral loads nothing by import path. Use 'all' or one of: "
+            "BuildFailureWeigher, "
+        )
+        for e in errors
+    )
+    # A refused available_filters does not also make every enabled filter an error.
+    assert not any("is not in [filter_scheduler] available_filters" in e for e in errors)
+    # Nova's rabbit:// transport_url is corral's too: it starts the RPC workers.
+    assert not any(e.startswith("[DEFAULT] transport_url") for e in errors)
 
     honoured = {(o["section"], o["key"]): o for o in report["honoured"]}
     assert honoured[("filter_scheduler", "ram_weight_multiplier")]["value"] == "2.0"
     assert honoured[("DEFAULT", "transport_url")]["value"] == "***"
-    assert "every registered filter" in honoured[("filter_scheduler", "available_filters")]["note"]
+    assert (
+        "for nova.scheduler.filters.all_filters write 'all'"
+        in (honoured[("filter_scheduler", "available_filters")]["note"])
+    )
+    assert (
+        "for nova.scheduler.weights.all_weighers write 'all'"
+        in (honoured[("filter_scheduler", "weight_classes")]["note"])
+    )
     assert ("keystone_authtoken", "auth_url") in honoured
 
     ignored = {(o["section"], o["key"]): o["reason"] for o in report["ignored"]}
@@ -99,7 +128,12 @@ def test_text_report_for_people(tmp_path: Path) -> None:
     assert (
         "  [api_database] connection: Nova's API database; corral uses [placement_database]" in out
     )
-    assert out.rstrip().splitlines()[-1].startswith("4 error(s), ")
+    assert (
+        "  - [filter_scheduler] weight_classes = nova.scheduler.weights.all_weighers is a Nova "
+        "import path; corral loads nothing by import path. Use 'all' or one of: "
+    ) in out
+    # workers, noauth2 and the three import paths.
+    assert out.rstrip().splitlines()[-1].startswith("5 error(s), ")
 
 
 def test_clean_corral_config_exits_zero(tmp_path: Path) -> None:

@@ -28,8 +28,8 @@ def test_nova_scheduler_defaults(conf: cfg.ConfigOpts) -> None:
         "ServerGroupAntiAffinityFilter",
         "ServerGroupAffinityFilter",
     ]
-    assert fs.available_filters == ["nova.scheduler.filters.all_filters"]
-    assert fs.weight_classes == ["nova.scheduler.weights.all_weighers"]
+    assert fs.available_filters == ["all"]
+    assert fs.weight_classes == ["all"]
     assert fs.host_subset_size == 1
     assert (fs.max_io_ops_per_host, fs.max_instances_per_host) == (8, 50)
     multipliers = {

@@ -150,34 +150,49 @@ def test_noauth2_on_public_address_refused(tmp_path: Path) -> None:
 
 def test_unknown_filter_refused_with_valid_names(tmp_path: Path) -> None:
     assert refusals(tmp_path, "[filter_scheduler]\nenabled_filters = ComputeFilter,Bogus\n") == [
-        f"[filter_scheduler] enabled_filters: unknown filter 'Bogus'. Valid names: {FILTER_LIST}"
+        f"[filter_scheduler] enabled_filters: unknown filter 'Bogus'. Use one of: {FILTER_LIST}"
     ]
 
 
 def test_nova_import_path_refused_with_static_name(tmp_path: Path) -> None:
     text = "[filter_scheduler]\nenabled_filters = nova.scheduler.filters.ram_filter.RamFilter\n"
     assert refusals(tmp_path, text) == [
-        "[filter_scheduler] enabled_filters: 'nova.scheduler.filters.ram_filter.RamFilter' is "
-        "an import path; corral loads no code named by config, filters come from its static "
-        f"registry: use the registered name 'RamFilter'. Valid names: {FILTER_LIST}"
+        "[filter_scheduler] enabled_filters = nova.scheduler.filters.ram_filter.RamFilter is a "
+        "Nova import path; corral loads nothing by import path. Use 'RamFilter', its registered "
+        f"name (one of: {FILTER_LIST})"
     ]
 
 
-def test_all_filters_alias_is_not_a_filter_name(tmp_path: Path) -> None:
-    text = "[filter_scheduler]\nenabled_filters = nova.scheduler.filters.all_filters\n"
-    assert refusals(tmp_path, text) == [
-        "[filter_scheduler] enabled_filters: 'nova.scheduler.filters.all_filters' is an import "
-        "path; corral loads no code named by config, filters come from its static registry: no "
-        f"registered filter matches it. Valid names: {FILTER_LIST}"
-    ]
-
-
-def test_nova_all_aliases_accepted_where_nova_defaults_them(tmp_path: Path) -> None:
+def test_nova_all_paths_refused_with_all(tmp_path: Path) -> None:
     text = (
         "[filter_scheduler]\navailable_filters = nova.scheduler.filters.all_filters\n"
         "weight_classes = nova.scheduler.weights.all_weighers\n"
     )
+    # One error each: the enabled filters are not also reported as unavailable.
+    assert refusals(tmp_path, text) == [
+        "[filter_scheduler] available_filters = nova.scheduler.filters.all_filters is a Nova "
+        f"import path; corral loads nothing by import path. Use 'all' or one of: {FILTER_LIST}",
+        "[filter_scheduler] weight_classes = nova.scheduler.weights.all_weighers is a Nova "
+        "import path; corral loads nothing by import path. Use 'all' or one of: "
+        "CPUWeigher, RAMWeigher",
+    ]
+
+
+def test_all_means_every_one_where_nova_has_all_paths(tmp_path: Path) -> None:
+    text = "[filter_scheduler]\navailable_filters = all\nweight_classes = all,RAMWeigher\n"
     assert refusals(tmp_path, text) == []
+
+
+def test_all_is_not_an_enabled_filter(tmp_path: Path) -> None:
+    # enabled_filters is the order filters run in; Nova has no "all" there either.
+    for value in ("all", "nova.scheduler.filters.all_filters"):
+        errors = refusals(tmp_path, f"[filter_scheduler]\nenabled_filters = {value}\n")
+        assert len(errors) == 1 and errors[0].endswith(f"Use one of: {FILTER_LIST}")
+    assert refusals(tmp_path, "[filter_scheduler]\nenabled_filters = all\n") == [
+        "[filter_scheduler] enabled_filters: 'all' is not a filter; it is only for "
+        "available_filters, since this list is the order filters run in. "
+        f"Use one of: {FILTER_LIST}"
+    ]
 
 
 def test_custom_available_filters_restrict_enabled(tmp_path: Path) -> None:
@@ -190,31 +205,61 @@ def test_custom_available_filters_restrict_enabled(tmp_path: Path) -> None:
         "[filter_scheduler] available_filters; add it there or remove it here"
     ]
     text = "[filter_scheduler]\navailable_filters = my.plugins.GoodFilter\n"
-    assert refusals(tmp_path, text)[0].startswith(
-        "[filter_scheduler] available_filters: 'my.plugins.GoodFilter' is an import path; "
-        "corral loads no code named by config, filters come from its static registry: no "
-        "registered filter matches it."
-    )
+    assert refusals(tmp_path, text) == [
+        "[filter_scheduler] available_filters = my.plugins.GoodFilter is a Nova import path; "
+        f"corral loads nothing by import path. Use 'all' or one of: {FILTER_LIST}"
+    ]
 
 
 def test_unknown_weigher_refused(tmp_path: Path) -> None:
     text = "[filter_scheduler]\nweight_classes = nova.scheduler.weights.ram.RAMWeigher,Heavy\n"
     assert refusals(tmp_path, text) == [
-        "[filter_scheduler] weight_classes: 'nova.scheduler.weights.ram.RAMWeigher' is an "
-        "import path; corral loads no code named by config, weighers come from its static "
-        "registry: use the registered name 'RAMWeigher'. Valid names: CPUWeigher, RAMWeigher",
+        "[filter_scheduler] weight_classes = nova.scheduler.weights.ram.RAMWeigher is a Nova "
+        "import path; corral loads nothing by import path. Use 'RAMWeigher', its registered "
+        "name ('all' or one of: CPUWeigher, RAMWeigher)",
         "[filter_scheduler] weight_classes: unknown weigher 'Heavy'. "
-        "Valid names: CPUWeigher, RAMWeigher",
+        "Use 'all' or one of: CPUWeigher, RAMWeigher",
     ]
 
 
-def test_transport_url_refused_while_rpc_is_unavailable(tmp_path: Path) -> None:
-    text = "[DEFAULT]\ntransport_url = rabbit://nova:s3cret@mq.example.com:5672/\n"
-    assert refusals(tmp_path, text) == [
-        "[DEFAULT] transport_url is set (rabbit://nova:***@mq.example.com:5672/), but RPC "
-        "workers are not available in this build of corral; unset transport_url to serve "
-        "the HTTP API alone"
-    ]
+def test_rabbit_transport_url_accepted(tmp_path: Path) -> None:
+    text = "[DEFAULT]\ntransport_url = rabbit://nova:s3cret@mq1:5672,nova:s3cret@mq2:5672/nova\n"
+    assert refusals(tmp_path, text) == []
+
+
+def test_rpc_workers_only_with_a_transport_url(tmp_path: Path) -> None:
+    conf = tmp_path / "corral.conf"
+    source = ServeOptions(source=ConfigSource(files=(str(conf),)))
+    conf.write_text("[scheduler]\nworkers = 3\n")
+    conf.chmod(0o600)
+    plan, _ = prepare(source, cap=CAP, names=NAMES)
+    assert plan is not None and plan.rpc_workers == 0
+    conf.write_text(
+        "[DEFAULT]\ntransport_url = rabbit://nova:pw@mq:5672/\n[scheduler]\nworkers = 3\n"
+    )
+    plan, _ = prepare(source, cap=CAP, names=NAMES)
+    assert plan is not None and plan.rpc_workers == 3
+    conf.write_text("[DEFAULT]\ntransport_url = rabbit://nova:pw@mq:5672/\n")
+    plan, _ = prepare(source, cap=CAP, names=NAMES)
+    assert plan is not None and plan.rpc_workers == 2  # the CPU count, within the cap
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        (
+            "kafka://nova:s3cret@mq.example.com:9092/",
+            "transport scheme 'kafka' is not supported; corral speaks to RabbitMQ only "
+            "(rabbit://user:password@host:5672/vhost)",
+        ),
+        ("rabbit:///", "the transport URL names no host"),
+    ],
+    ids=["other-driver", "no-host"],
+)
+def test_other_transport_urls_refused(tmp_path: Path, url: str, why: str) -> None:
+    text = f"[DEFAULT]\ntransport_url = {url}\n"
+    shown = url.replace(":s3cret@", ":***@")
+    assert refusals(tmp_path, text) == [f"[DEFAULT] transport_url = {shown} is not allowed: {why}"]
 
 
 def test_config_source_refused(tmp_path: Path) -> None:

@@ -48,7 +48,8 @@ def allowed(
 
 
 def test_rule_names_are_upstream_ones() -> None:
-    names = [r.name for r in list_rules()]
+    # corral's own API (scheduler:*) adds rules of its own after upstream's.
+    names = [r.name for r in list_rules() if not r.name.startswith("scheduler:")]
     assert len(names) == len(set(names)) == 38
     assert names[:5] == [
         "admin_api",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from corral.api.policy import PolicyEnforcer
     from corral.placement.index import PlacementIndex
+    from corral.scheduler.engine import Scheduler
     from corral.store.database import Database
 
 
@@ -21,10 +22,22 @@ class PlacementSettings:
 
 
 @dataclass
+class HostSettings:
+    """[DEFAULT] options the scheduler's host API reads."""
+
+    service_down_time: int = 60
+    default_availability_zone: str = "nova"
+
+
+@dataclass
 class Services:
     db: Database
     policy: PolicyEnforcer
     placement: PlacementSettings = field(default_factory=PlacementSettings)
     # The in-memory candidate index (GET /allocation_candidates).
     index: PlacementIndex | None = None
+    # What the scheduler's host API needs to say whether a service is up.
+    hosts: HostSettings = field(default_factory=HostSettings)
+    # Nova's filter scheduler (select_destinations, explain); None without an index.
+    scheduler: Scheduler | None = None
     extras: dict[str, Any] = field(default_factory=dict)

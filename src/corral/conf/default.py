@@ -13,12 +13,34 @@ OPTS = [
         help="oslo.messaging URL (rabbit://user:pass@host:5672/). When set, "
         "`corral serve` also starts the RPC workers on [scheduler] topic.",
     ),
+    cfg.StrOpt(
+        "host",
+        regex=r"^[A-Za-z0-9_.\-]{1,255}$",
+        max_length=255,
+        help="Name of this machine on the message bus: the RPC workers' server "
+        "name (Nova's [DEFAULT] host). Default: the machine's host name.",
+    ),
+    cfg.StrOpt(
+        "control_exchange",
+        default="nova",
+        regex=r"^[A-Za-z0-9_.\-]{1,255}$",
+        max_length=255,
+        help="Message bus exchange of the scheduler topic: Nova's, `nova`, unless "
+        "the Nova deployment changed it.",
+    ),
     cfg.IntOpt(
         "service_down_time",
         default=60,
         min=1,
         max=3600,
         help="Seconds without a heartbeat after which a compute service counts as down.",
+    ),
+    cfg.StrOpt(
+        "default_availability_zone",
+        default="nova",
+        max_length=255,
+        help="Availability zone of the compute hosts that are in no aggregate "
+        "with `availability_zone` metadata.",
     ),
     cfg.BoolOpt(
         "debug",

@@ -1,12 +1,13 @@
 """[scheduler], [filter_scheduler] and [metrics]: the Nova scheduler's options.
 
 Groups, names and defaults are Nova's (2026.2 series), so an operator's
-nova.conf means the same here. Where Nova takes an import path corral takes a
-name from its static registry (`corral.scheduler.registry`); Nova's two
-"everything" paths, `nova.scheduler.filters.all_filters` and
-`nova.scheduler.weights.all_weighers`, are accepted as aliases for "every
-registered filter / weigher" because they are Nova's defaults. No other path
-is ever imported: see corral.service.validation.
+nova.conf means the same here, except where Nova takes an import path: corral
+takes a name from its static registry (`corral.scheduler.registry`) and
+imports nothing a config names. Every import path, Nova's "everything" paths
+`nova.scheduler.filters.all_filters` and `nova.scheduler.weights.all_weighers`
+included, is a startup error naming what to write instead
+(corral.service.validation); corral's word for "every registered filter /
+weigher" is `all`, the default of available_filters and weight_classes.
 
 Options marked mutable are re-read on SIGHUP (weights, filters, subset size);
 the rest need a restart.
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-ALL_FILTERS_ALIAS = "nova.scheduler.filters.all_filters"
-ALL_WEIGHERS_ALIAS = "nova.scheduler.weights.all_weighers"
+# In available_filters / weight_classes: every registered filter / weigher.
+ALL_FILTERS_NAME = "all"
+ALL_WEIGHERS_NAME = "all"
 
 # Nova's default for [filter_scheduler] enabled_filters.
 DEFAULT_ENABLED_FILTERS = [
@@ -27,6 +29,15 @@ DEFAULT_ENABLED_FILTERS = [
     "ServerGroupAntiAffinityFilter",
     "ServerGroupAffinityFilter",
 ]
+
+# Nova's nova.virt.arch.ALL, the choices of image_properties_default_architecture.
+ARCHITECTURES = (
+    "alpha", "armv6", "armv7l", "armv7b", "aarch64", "cris", "i686", "ia64", "lm32",
+    "m68k", "microblaze", "microblazeel", "mips", "mipsel", "mips64", "mips64el",
+    "openrisc", "parisc", "parisc64", "ppc", "ppcle", "ppc64", "ppc64le", "ppcemb",
+    "s390", "s390x", "sh4", "sh4eb", "sparc", "sparc64", "unicore32", "x86_64",
+    "xtensa", "xtensaeb",
+)  # fmt: skip
 
 # Generous bounds for Nova's unbounded multipliers: large enough for Nova's
 # own 1e6 defaults, small enough that sums of weights stay finite.
@@ -159,9 +170,10 @@ FILTER_SCHEDULER_OPTS = [
     ),
     cfg.MultiStrOpt(
         "available_filters",
-        default=[ALL_FILTERS_ALIAS],
+        default=[ALL_FILTERS_NAME],
         help="Filters that may be enabled: names from corral's registry, or "
-        f"`{ALL_FILTERS_ALIAS}` for all of them. No import path is loaded.",
+        f"`{ALL_FILTERS_NAME}` for all of them. An import path (Nova's "
+        "`nova.scheduler.filters.all_filters` included) is refused.",
     ),
     cfg.ListOpt(
         "enabled_filters",
@@ -171,10 +183,11 @@ FILTER_SCHEDULER_OPTS = [
     ),
     cfg.ListOpt(
         "weight_classes",
-        default=[ALL_WEIGHERS_ALIAS],
+        default=[ALL_WEIGHERS_NAME],
         mutable=True,
         help="Weighers applied: names from corral's registry, or "
-        f"`{ALL_WEIGHERS_ALIAS}` for all of them. No import path is loaded.",
+        f"`{ALL_WEIGHERS_NAME}` for all of them. An import path (Nova's "
+        "`nova.scheduler.weights.all_weighers` included) is refused.",
     ),
     _multiplier("ram_weight_multiplier", 1.0, "RAMWeigher: positive spreads, negative stacks."),
     _multiplier("cpu_weight_multiplier", 1.0, "CPUWeigher: positive spreads, negative stacks."),
@@ -241,6 +254,7 @@ FILTER_SCHEDULER_OPTS = [
     ),
     cfg.StrOpt(
         "image_properties_default_architecture",
+        choices=ARCHITECTURES,
         max_length=64,
         help="ImagePropertiesFilter: architecture assumed for images that name none.",
     ),

@@ -7,23 +7,24 @@ notes below say why for the Nova ones worth explaining.
 
 from __future__ import annotations
 
-from corral.conf.scheduler import ALL_FILTERS_ALIAS, ALL_WEIGHERS_ALIAS
+from corral.conf.scheduler import ALL_FILTERS_NAME, ALL_WEIGHERS_NAME
 
 Key = tuple[str, str]
 
 HONOURED: dict[Key, str] = {
-    ("DEFAULT", "transport_url"): "starts the RPC workers on [scheduler] topic "
-    "(not available in this build: serve refuses it)",
+    ("DEFAULT", "transport_url"): "starts the RPC workers on [scheduler] topic (rabbit:// only)",
     ("DEFAULT", "debug"): "logs at DEBUG; re-read on SIGHUP",
     ("DEFAULT", "log_level"): "corral's log level; re-read on SIGHUP",
     ("scheduler", "workers"): "RPC worker processes, within the machine's worker cap",
     ("api", "workers"): "API worker processes, within the machine's worker cap",
     ("filter_scheduler", "available_filters"): "names from corral's static registry; "
-    f"{ALL_FILTERS_ALIAS} means every registered filter; no import path is loaded",
+    f"'{ALL_FILTERS_NAME}' means every registered filter; an import path is refused "
+    f"(for nova.scheduler.filters.all_filters write '{ALL_FILTERS_NAME}')",
     ("filter_scheduler", "enabled_filters"): "filters applied in this order, by registry name; "
     "re-read on SIGHUP",
     ("filter_scheduler", "weight_classes"): "weighers by registry name; "
-    f"{ALL_WEIGHERS_ALIAS} means every registered weigher; re-read on SIGHUP",
+    f"'{ALL_WEIGHERS_NAME}' means every registered weigher; an import path is refused "
+    f"(for nova.scheduler.weights.all_weighers write '{ALL_WEIGHERS_NAME}'); re-read on SIGHUP",
     ("filter_scheduler", "host_subset_size"): "same meaning as Nova; re-read on SIGHUP",
     ("placement_database", "connection"): "corral's own database (the Placement schema)",
 }

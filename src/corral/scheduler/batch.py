@@ -79,7 +79,9 @@ class HostBatch:
     hypervisor_type: list[str]
     hypervisor_hostname: list[str]
     cpu_info: list[Mapping[str, object]]  # Nova's cpu_info JSON, decoded
-    capabilities: list[Mapping[str, object]]  # what ComputeCapabilitiesFilter matches
+    # the compute node's `stats`; ComputeCapabilitiesFilter and JsonFilter read it
+    # after the HostState attributes (corral.scheduler.filters.host_state)
+    capabilities: list[Mapping[str, object]]
     metrics: list[Mapping[str, float]]  # name -> value (MetricsFilter/Weigher)
     supported_instances: list[tuple[tuple[str, str, str], ...]]  # (arch, hv_type, vm_mode)
     host_ip: list[str | None]
@@ -94,6 +96,16 @@ class HostBatch:
     instances: list[Mapping[str, str]] = field(default_factory=list)
     # the availability zone of each host (aggregate metadata or [DEFAULT] default_availability_zone)
     availability_zone: list[str] = field(default_factory=list)
+    # instance uuid -> that instance's image properties (ImagePropertiesWeigher)
+    instance_image_properties: list[Mapping[str, Mapping[str, object]]] = field(
+        default_factory=list
+    )
+    # per host, the "mappings" of each allocation candidate Placement returned for it
+    # (request group suffix -> provider uuids); NUMA/PCI filters keep the hosts where
+    # one candidate fits. Left empty: one candidate without mappings per host.
+    candidate_mappings: list[tuple[Mapping[str, tuple[str, ...]], ...]] = field(
+        default_factory=list
+    )
 
     def __len__(self) -> int:
         return len(self.host)
@@ -108,6 +120,8 @@ class HostBatch:
                 picked[name] = value
             elif isinstance(value, np.ndarray):
                 picked[name] = value[index]
+            elif not value:
+                picked[name] = []  # a per-host column the loader left unfilled
             else:
                 picked[name] = [value[i] for i in index.tolist()]
         return HostBatch(**picked)  # type: ignore[arg-type]

@@ -1,15 +1,31 @@
 """The static registry of scheduler filters and weighers: name -> class.
 
-Filled at import time by the scheduler's own modules, never from config: a
-config names entries of these dicts, and an unknown name is a startup error
-(corral.service.validation). Nothing here imports a module by a name it was
-given.
+Filled at import time from the explicit lists of the scheduler's own modules
+(corral.scheduler.filters.ALL_FILTERS, corral.scheduler.weighers.ALL_WEIGHERS),
+never from config: a config names entries of these dicts, and an unknown name
+or an import path is a startup error (corral.service.validation). Nothing here
+imports a module by a name it was given.
 """
 
 from __future__ import annotations
 
-FILTERS: dict[str, type] = {}
-WEIGHERS: dict[str, type] = {}
+from collections.abc import Iterable
+from typing import TypeVar
+
+from oslo_config import cfg
+
+from corral.conf.scheduler import ALL_WEIGHERS_NAME
+from corral.scheduler.filters import ALL_FILTERS, HostFilter
+from corral.scheduler.weighers import ALL_WEIGHERS, HostWeigher
+
+FILTERS: dict[str, type[HostFilter]] = {cls.name: cls for cls in ALL_FILTERS}
+WEIGHERS: dict[str, type[HostWeigher]] = {cls.name: cls for cls in ALL_WEIGHERS}
+
+T = TypeVar("T")
+
+
+class UnknownPlugin(ValueError):
+    """A filter or weigher name the registry does not have."""
 
 
 def valid_filter_names() -> frozenset[str]:
@@ -18,3 +34,49 @@ def valid_filter_names() -> frozenset[str]:
 
 def valid_weigher_names() -> frozenset[str]:
     return frozenset(WEIGHERS)
+
+
+def _lookup(names: Iterable[str], table: dict[str, T], every: str | None, kind: str) -> list[T]:
+    classes: list[T] = []
+    for name in names:
+        if every is not None and name == every:
+            classes.extend(table.values())
+        elif name in table:
+            classes.append(table[name])
+        else:
+            valid = ", ".join(sorted(table))
+            if "." in name:
+                raise UnknownPlugin(
+                    f"{name!r} is an import path; corral loads nothing by import path. "
+                    f"Valid {kind} names: {valid}"
+                )
+            raise UnknownPlugin(f"unknown {kind} {name!r}. Valid names: {valid}")
+    return classes
+
+
+def filter_classes(names: Iterable[str]) -> list[type[HostFilter]]:
+    """The classes of [filter_scheduler] enabled_filters, in order.
+
+    There is no "every filter" here: enabled_filters is an order, and `all`
+    (like Nova's all_filters) only belongs in available_filters.
+    """
+    return _lookup(names, FILTERS, None, "filter")
+
+
+def weigher_classes(names: Iterable[str]) -> list[type[HostWeigher]]:
+    """The classes of [filter_scheduler] weight_classes, in order.
+
+    `all` means every weigher. As in Nova, a weigher named twice (itself and
+    through `all`) weighs twice.
+    """
+    return _lookup(names, WEIGHERS, ALL_WEIGHERS_NAME, "weigher")
+
+
+def enabled_filters(conf: cfg.ConfigOpts) -> list[HostFilter]:
+    """Instances of the configured filters, in the configured order."""
+    return [cls(conf) for cls in filter_classes(conf.filter_scheduler.enabled_filters)]
+
+
+def enabled_weighers(conf: cfg.ConfigOpts) -> list[HostWeigher]:
+    """Instances of the configured weighers."""
+    return [cls(conf) for cls in weigher_classes(conf.filter_scheduler.weight_classes)]

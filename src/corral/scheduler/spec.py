@@ -65,6 +65,8 @@ class Destination:
     aggregates: tuple[str, ...] = ()
     forbidden_aggregates: frozenset[str] = frozenset()
     allow_cross_cell_move: bool = False
+    # The preferred cell of a move (Nova's Destination.cell), read by CrossCellWeigher.
+    cell_uuid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,8 @@ class RequestSpec:
     # PCI and NUMA requests as Nova's primitives' data, for the filters that read them.
     pci_requests: tuple[Mapping[str, object], ...] = ()
     numa_topology: Mapping[str, object] | None = None
+    # Nova's NetworkMetadata (physnets, tunneled): NUMA affinity of requested networks.
+    network_metadata: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +130,8 @@ class Selection:
 class NoValidHost(Exception):
     """No host fits; the message is the explanation ("0/100 hosts available: ...")."""
 
-    def __init__(self, explanation: str) -> None:
+    def __init__(self, explanation: str, detail: object = None) -> None:
         super().__init__(explanation)
         self.explanation = explanation
+        # corral.scheduler.explain.Explanation when the engine raised it
+        self.detail = detail

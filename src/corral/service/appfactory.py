@@ -11,9 +11,11 @@ from corral.api.ops import OpsEndpoints, RequestMetrics
 from corral.api.placement.routes import placement_routes
 from corral.api.policy import PolicyEnforcer
 from corral.api.routing import Router
-from corral.api.services import PlacementSettings, Services
+from corral.api.scheduler.routes import scheduler_routes
+from corral.api.services import HostSettings, PlacementSettings, Services
 from corral.placement.index import PlacementIndex
 from corral.placement.index.refresher import IndexRefresher
+from corral.scheduler.engine import Scheduler
 from corral.store import migrate
 from corral.store.database import Database
 
@@ -51,6 +53,7 @@ def build_app(
     index = PlacementIndex(db)
     index.load()
     refresher = IndexRefresher(index, retention=conf.placement.change_log_retention)
+    scheduler = Scheduler.from_conf(conf, db, index)
     services = Services(
         db=db,
         policy=PolicyEnforcer(conf, overrides=policy_overrides),
@@ -62,9 +65,14 @@ def build_app(
             incomplete_consumer_user_id=conf.placement.incomplete_consumer_user_id,
         ),
         index=index,
+        hosts=HostSettings(
+            service_down_time=conf.service_down_time,
+            default_availability_zone=conf.default_availability_zone,
+        ),
+        scheduler=scheduler,
     )
     ops = OpsEndpoints(conf.api.metrics_allowed_networks)
-    router = Router(placement_routes() + ops.routes())
+    router = Router(placement_routes() + scheduler_routes() + ops.routes())
     app = App(
         router,
         build_authenticator(conf),

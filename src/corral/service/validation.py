@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 from oslo_config import cfg, types
 
-from corral.conf.scheduler import ALL_FILTERS_ALIAS, ALL_WEIGHERS_ALIAS
+from corral.conf.scheduler import ALL_FILTERS_NAME, ALL_WEIGHERS_NAME
+from corral.rpc.transport import TransportRefused, check_transport_url
 from corral.service.config_files import RawSections
 from corral.service.limits import WorkerCap
 
@@ -122,14 +123,12 @@ class Validator:
         cap: WorkerCap,
         names: PluginNames,
         bind_host: str | None = None,
-        rpc_available: bool = False,
     ) -> None:
         self.conf = conf
         self.raw = raw
         self.cap = cap
         self.names = names
         self.bind_host = bind_host
-        self.rpc_available = rpc_available
         self.problems: list[Problem] = []
         self.values: dict[tuple[str | None, str], Any] = {}
 
@@ -245,28 +244,30 @@ class Validator:
         available = self.values.get((fs, "available_filters"))
         enabled = self.values.get((fs, "enabled_filters"))
         weighers = self.values.get((fs, "weight_classes"))
-        if not self.names.filters or not self.names.weighers:
-            # A build whose scheduler registers nothing cannot check names,
-            # and nothing in it would use them; say so instead of guessing.
-            self.warn(
-                label(fs, "enabled_filters"),
-                f"{label(fs, 'enabled_filters')} and {label(fs, 'weight_classes')} are not "
-                "checked against a registry: this build of corral registers no scheduler "
-                "filters or weighers (import paths are still refused)",
-            )
         usable = set(self.names.filters)
         if available is not None:
-            usable = set()
+            declared: set[str] = set()
+            refused = False
             for name in available:
-                if name == ALL_FILTERS_ALIAS:
-                    usable |= self.names.filters
-                elif self.check_name(fs, "available_filters", name, self.names.filters, "filter"):
-                    usable.add(name)
+                if name == ALL_FILTERS_NAME:
+                    declared |= self.names.filters
+                elif self.check_name(
+                    fs, "available_filters", name, self.names.filters, "filter", ALL_FILTERS_NAME
+                ):
+                    declared.add(name)
+                else:
+                    refused = True
+            # A refused entry (say Nova's all_filters) was meant to make filters
+            # available: reporting each enabled one as missing too would bury
+            # the error that matters.
+            if not refused:
+                usable = declared
         if enabled is not None:
             for name in enabled:
+                # No "every filter" here: enabled_filters is the order filters run in.
                 if not self.check_name(fs, "enabled_filters", name, self.names.filters, "filter"):
                     continue
-                if self.names.filters and name not in usable:
+                if name not in usable:
                     self.error(
                         label(fs, "enabled_filters"),
                         f"{label(fs, 'enabled_filters')}: filter {name!r} is not in "
@@ -276,31 +277,48 @@ class Validator:
                     )
         if weighers is not None:
             for name in weighers:
-                if name != ALL_WEIGHERS_ALIAS:
-                    self.check_name(fs, "weight_classes", name, self.names.weighers, "weigher")
+                if name != ALL_WEIGHERS_NAME:
+                    valid = self.names.weighers
+                    self.check_name(fs, "weight_classes", name, valid, "weigher", ALL_WEIGHERS_NAME)
 
-    def check_name(self, group: str, opt: str, name: str, valid: frozenset[str], kind: str) -> bool:
-        if name in valid or (not valid and "." not in name):
+    def check_name(
+        self,
+        group: str,
+        opt: str,
+        name: str,
+        valid: frozenset[str],
+        kind: str,
+        every: str | None = None,
+    ) -> bool:
+        """A registered name, or an error listing the valid ones.
+
+        `every` is the word this option takes for "every registered one", if any.
+        """
+        if name in valid:
             return True
-        listing = ", ".join(sorted(valid)) or "(none registered)"
         where = label(group, opt)
+        listing = ", ".join(sorted(valid)) or "(none registered)"
+        choices = f"{every!r} or one of: {listing}" if every else f"one of: {listing}"
         if "." in name:
+            # Nova's import paths (all_filters and all_weighers too) are refused,
+            # never resolved: the message names what to write instead.
             static = name.rsplit(".", 1)[-1]
             if static in valid:
-                instead = f"use the registered name {static!r}"
-            elif not valid:
-                instead = f"name the {kind} instead (perhaps {static!r})"
+                instead = f"Use {static!r}, its registered name ({choices})"
             else:
-                instead = f"no registered {kind} matches it"
+                instead = f"Use {choices}"
             message = (
-                f"{where}: {name!r} is an import path; corral loads no code named by config, "
-                f"{kind}s come from its static registry: {instead}"
+                f"{where} = {name} is a Nova import path; corral loads nothing by import "
+                f"path. {instead}"
             )
-            if valid:
-                message += f". Valid names: {listing}"
+        elif name == ALL_FILTERS_NAME and every is None:
+            message = (
+                f"{where}: {name!r} is not a {kind}; it is only for available_filters, since "
+                f"this list is the order {kind}s run in. Use {choices}"
+            )
         else:
-            message = f"{where}: unknown {kind} {name!r}. Valid names: {listing}"
-        self.error(where, message, name, f"one of {listing}")
+            message = f"{where}: unknown {kind} {name!r}. Use {choices}"
+        self.error(where, message, name, choices)
         return False
 
     def check_metrics_networks(self) -> None:
@@ -311,15 +329,18 @@ class Validator:
                 self.refuse("api", "metrics_allowed_networks", entry, "a list of CIDR networks")
 
     def check_rpc(self) -> None:
+        """transport_url starts the RPC workers: it must be a rabbit:// URL."""
         url = self.values.get((None, "transport_url"))
-        if url and not self.rpc_available:
+        if not url:
+            return
+        try:
+            check_transport_url(url)
+        except TransportRefused as exc:
             self.error(
                 "[DEFAULT] transport_url",
-                f"[DEFAULT] transport_url is set ({mask_url(url)}), but RPC workers are not "
-                "available in this build of corral; unset transport_url to serve the HTTP API "
-                "alone",
+                f"[DEFAULT] transport_url = {mask_url(url)} is not allowed: {exc}",
                 mask_url(url),
-                "unset",
+                "a rabbit:// URL",
             )
 
     def check_unknown_keys(self) -> None:
@@ -357,11 +378,8 @@ def validate(
     cap: WorkerCap,
     names: PluginNames,
     bind_host: str | None = None,
-    rpc_available: bool = False,
 ) -> list[Problem]:
-    return Validator(
-        conf, raw, cap=cap, names=names, bind_host=bind_host, rpc_available=rpc_available
-    ).run()
+    return Validator(conf, raw, cap=cap, names=names, bind_host=bind_host).run()
 
 
 def errors(problems: Iterable[Problem]) -> list[Problem]:

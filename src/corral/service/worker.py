@@ -92,6 +92,8 @@ def run_api_worker(spec: ApiWorkerSpec) -> None:
             LOG.exception("reload failed; keeping the running configuration")
             return
         logs.apply(conf)
+        if app.services.scheduler is not None:
+            app.services.scheduler.reload(conf)
         LOG.info("reloaded %d changed option(s)", len(changed))
 
     stop_requested: list[int] = []

@@ -9,7 +9,9 @@ process's in-memory index follows.
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -197,4 +199,132 @@ change_log = Table(
     Column("resource_provider_id", Integer, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("created_at", DateTime, nullable=False),
+)
+
+# --- what the scheduler knows beyond Placement (Nova's compute nodes, services,
+# host aggregates, server groups and instances). Created by migration 0002.
+# Their writes go to `change_log` too, with the kinds of
+# corral.store.host_changes, where `resource_provider_id` holds the id of the
+# changed row of that kind's table.
+
+# A compute node: one hypervisor node of a service host, and the root resource
+# provider of its resources. The JSON columns hold what the compute reports.
+compute_hosts = Table(
+    "compute_hosts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("nodename", String(255), nullable=False),
+    Column("provider_uuid", String(36), nullable=False),
+    Column("hypervisor_type", String(255), nullable=False),
+    Column("hypervisor_version", BigInteger, nullable=False),
+    Column("hypervisor_hostname", String(255), nullable=False),
+    Column("cpu_info", JSON, nullable=False),
+    Column("capabilities", JSON, nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("supported_instances", JSON, nullable=False),
+    Column("host_ip", String(64), nullable=True),
+    Column("numa_topology", JSON, nullable=True),
+    Column("pci_stats", JSON, nullable=False),
+    Column("num_io_ops", Integer, nullable=False),
+    Column("failed_builds", Integer, nullable=False),
+    Column("cell_uuid", String(36), nullable=True),
+    *_timestamps(),
+    UniqueConstraint("provider_uuid"),
+    UniqueConstraint("host", "nodename"),
+)
+
+# The nova-compute service of a host: Nova's `services` row, as far as
+# scheduling reads it. Heartbeats only move `last_heartbeat`.
+compute_services = Table(
+    "compute_services",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("binary", String(255), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("disabled_reason", String(255), nullable=True),
+    Column("forced_down", Boolean, nullable=False),
+    Column("last_heartbeat", DateTime, nullable=True),
+    *_timestamps(),
+    UniqueConstraint("host", "binary"),
+    Index("ix_compute_services_last_heartbeat", "last_heartbeat"),
+)
+
+host_aggregates = Table(
+    "host_aggregates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", String(36), nullable=False),
+    Column("name", String(255), nullable=False),
+    *_timestamps(),
+    UniqueConstraint("uuid"),
+    UniqueConstraint("name"),
+)
+
+host_aggregate_metadata = Table(
+    "host_aggregate_metadata",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("aggregate_id", Integer, ForeignKey("host_aggregates.id"), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("value", String(255), nullable=False),
+    *_timestamps(),
+    UniqueConstraint("aggregate_id", "key"),
+)
+
+host_aggregate_hosts = Table(
+    "host_aggregate_hosts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("aggregate_id", Integer, ForeignKey("host_aggregates.id"), nullable=False),
+    Column("host", String(255), nullable=False),
+    *_timestamps(),
+    UniqueConstraint("aggregate_id", "host"),
+    Index("ix_host_aggregate_hosts_host", "host"),
+)
+
+server_groups = Table(
+    "server_groups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", String(36), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("project_id", String(255), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    Column("policy", String(32), nullable=False),
+    Column("rules", JSON, nullable=False),
+    *_timestamps(),
+    UniqueConstraint("uuid"),
+)
+
+server_group_members = Table(
+    "server_group_members",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("group_id", Integer, ForeignKey("server_groups.id"), nullable=False),
+    Column("instance_uuid", String(36), nullable=False),
+    *_timestamps(),
+    UniqueConstraint("group_id", "instance_uuid"),
+    Index("ix_server_group_members_instance", "instance_uuid"),
+)
+
+# An instance placed on a compute node: what affinity, instance counts and the
+# image-properties weigher read. Its resources are Placement allocations held
+# by a consumer of the same uuid.
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", String(36), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("node", String(255), nullable=False),
+    Column("provider_uuid", String(36), nullable=True),
+    Column("project_id", String(255), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    Column("flavor", JSON, nullable=False),
+    Column("image_properties", JSON, nullable=False),
+    *_timestamps(),
+    UniqueConstraint("uuid"),
+    Index("ix_instances_host_node", "host", "node"),
 )

@@ -17,6 +17,7 @@ from corral.api.policies import (
     reshaper,
     resource_class,
     resource_provider,
+    scheduler,
     trait,
     usage,
 )
@@ -32,6 +33,7 @@ _MODULES = (
     allocation,
     allocation_candidate,
     reshaper,
+    scheduler,
 )
 
 

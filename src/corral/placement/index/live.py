@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 from corral.placement.index.cursor import ChangeCursor
 from corral.placement.index.rwlock import ReadWriteLock
 from corral.placement.index.state import IndexState
-from corral.store import change_log, resource_classes, snapshot
+from corral.store import change_log, host_changes, resource_classes, snapshot
 from corral.store.database import Database
 
 LOG = logging.getLogger(__name__)
@@ -177,8 +177,8 @@ class PlacementIndex:
         with self._rw.reading():
             known = self._state.slot_of_id
             for row in rows:
-                if row.seq not in fresh:
-                    continue
+                if row.seq not in fresh or row.kind in host_changes.KINDS:
+                    continue  # the scheduler's tables (their ids are not providers')
                 aspects = _KIND_ASPECTS.get(row.kind, _ASPECTS)
                 if row.provider_id not in known:
                     aspects = _ASPECTS

@@ -1,0 +1,217 @@
+"""/scheduler/v1/select_destinations and /scheduler/v1/explain: a scheduling
+decision, and the same decision as a dry run that says why hosts were ruled out.
+
+A refused body (400) reaches no scheduler code, so it claims nothing. A request
+that fits nowhere is a 409 whose error carries the one-line summary in its
+detail and the whole Explanation under `explanation`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from corral.api import errors as api_errors
+from corral.api.http import Request, Response, json_response
+from corral.api.policies import scheduler as policy
+from corral.api.scheduler import select_schemas as schemas
+from corral.errors import BadRequest, CorralError
+from corral.scheduler.explain import Explanation
+from corral.scheduler.spec import (
+    Destination,
+    Flavor,
+    Image,
+    InstanceGroup,
+    NoValidHost,
+    RequestSpec,
+    Selection,
+)
+
+if TYPE_CHECKING:
+    from corral.scheduler.engine import Scheduler
+
+NO_VALID_HOST_CODE = "scheduler.no_valid_host"
+
+
+class ServiceUnavailable(CorralError):
+    status = 503
+    title = "Service Unavailable"
+
+
+def _scheduler(req: Request) -> Scheduler:
+    scheduler = req.services.scheduler
+    if scheduler is None:
+        raise ServiceUnavailable("This corral process runs no scheduler engine.")
+    return scheduler
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    """A hint value as Nova's RequestSpec holds it: always a list of strings."""
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def _group_uuid(body: Mapping[str, Any], hints: Mapping[str, tuple[str, ...]]) -> str | None:
+    named = body.get("instance_group_uuid")
+    hinted = hints.get("group", ())
+    hint = hinted[0] if hinted else None
+    if named is not None and hint is not None and named.lower() != hint.lower():
+        raise BadRequest(
+            f"instance_group_uuid {named} and the group scheduler hint {hint} name different "
+            "server groups."
+        )
+    return named if named is not None else hint
+
+
+def _instance_group(scheduler: Scheduler, group_uuid: str | None) -> InstanceGroup | None:
+    if group_uuid is None:
+        return None
+    group = scheduler.hosts.instance_group(group_uuid)
+    if group is None:
+        raise BadRequest(f"Unknown server group {group_uuid}.")
+    return group
+
+
+def _check_zone(req: Request, scheduler: Scheduler, zone: str | None) -> None:
+    """As Nova's compute API: a zone no aggregate names (and not the default
+    zone) is refused, since the scheduler would not narrow by it at all."""
+    if zone is None or zone == req.services.hosts.default_availability_zone:
+        return
+    if not any(a.availability_zone == zone for a in scheduler.hosts.aggregates().values()):
+        raise BadRequest(f"The requested availability zone {zone} is not available.")
+
+
+def _destination(body: Mapping[str, Any] | None) -> Destination | None:
+    if body is None:
+        return None
+    return Destination(
+        host=body.get("host"),
+        node=body.get("node"),
+        aggregates=tuple(body.get("aggregates", ())),
+        forbidden_aggregates=frozenset(body.get("forbidden_aggregates", ())),
+    )
+
+
+def request_spec(req: Request, scheduler: Scheduler, body: Mapping[str, Any]) -> RequestSpec:
+    """corral's RequestSpec from a request_spec the schema has accepted."""
+    # The decision must see what was committed before the request came (a group
+    # or zone created a moment ago): read the change log up to now first.
+    scheduler.hosts.catch_up()
+    _check_zone(req, scheduler, body.get("availability_zone"))
+    f = body["flavor"]
+    i = body.get("image", {})
+    hints = {name: _strings(value) for name, value in body.get("scheduler_hints", {}).items()}
+    group = _instance_group(scheduler, _group_uuid(body, hints))
+    return RequestSpec(
+        flavor=Flavor(
+            vcpus=f["vcpus"],
+            memory_mb=f["memory_mb"],
+            root_gb=f.get("root_gb", 0),
+            ephemeral_gb=f.get("ephemeral_gb", 0),
+            swap=f.get("swap", 0),
+            name=f.get("name", ""),
+            flavorid=f.get("flavorid", ""),
+            extra_specs=dict(f.get("extra_specs", {})),
+        ),
+        image=Image(
+            id=i.get("id"),
+            name=i.get("name"),
+            disk_format=i.get("disk_format"),
+            container_format=i.get("container_format"),
+            min_ram=i.get("min_ram", 0),
+            min_disk=i.get("min_disk", 0),
+            size=i.get("size", 0),
+            properties=dict(i.get("properties", {})),
+        ),
+        num_instances=body.get("num_instances", 1),
+        project_id=body.get("project_id"),
+        user_id=body.get("user_id"),
+        availability_zone=body.get("availability_zone"),
+        scheduler_hints=hints,
+        instance_group=group,
+        force_hosts=tuple(body.get("force_hosts", ())),
+        force_nodes=tuple(body.get("force_nodes", ())),
+        ignore_hosts=tuple(body.get("ignore_hosts", ())),
+        requested_destination=_destination(body.get("requested_destination")),
+        is_bfv=body.get("is_bfv", False),
+    )
+
+
+def _instance_uuids(body: Mapping[str, Any]) -> list[str]:
+    wanted = body["request_spec"].get("num_instances", 1)
+    given: list[str] | None = body.get("instance_uuids")
+    if given is None:
+        return [str(uuid.uuid4()) for _ in range(wanted)]
+    if len(given) != wanted:
+        raise BadRequest(
+            f"instance_uuids has {len(given)} item(s) but request_spec.num_instances is {wanted}."
+        )
+    return given
+
+
+def _selection(sel: Selection) -> dict[str, Any]:
+    return {
+        "service_host": sel.service_host,
+        "nodename": sel.nodename,
+        "compute_node_uuid": sel.compute_node_uuid,
+        "cell_uuid": sel.cell_uuid,
+        # Nova carries it as JSON text; an HTTP client wants the object.
+        "allocation_request": (
+            orjson.loads(sel.allocation_request) if sel.allocation_request is not None else None
+        ),
+        "allocation_request_version": sel.allocation_request_version,
+        "limits": dict(sel.limits),
+        "availability_zone": sel.availability_zone,
+    }
+
+
+def _no_valid_host(req: Request, exc: NoValidHost) -> Response:
+    body = api_errors.error_body(
+        409,
+        f"No valid host was found. {exc.explanation}",
+        version=req.version,
+        request_id=req.request_id,
+    )
+    error = body["errors"][0]
+    # Always coded, whatever the microversion: it is how a client tells this
+    # 409 from a claim conflict.
+    error["code"] = NO_VALID_HOST_CODE
+    detail = exc.detail
+    error["explanation"] = detail.to_dict() if isinstance(detail, Explanation) else None
+    return json_response(body, 409)
+
+
+def select_destinations(req: Request) -> Response:
+    """Choose, claim and record a host for each instance (alternates after it)."""
+    req.authorize(policy.SELECT_DESTINATIONS)
+    body = req.json(schemas.SELECT_BODY)
+    uuids = _instance_uuids(body)
+    scheduler = _scheduler(req)
+    spec = request_spec(req, scheduler, body["request_spec"])
+    try:
+        chosen: Sequence[Sequence[Selection]] = scheduler.select_destinations(
+            spec, uuids, return_alternates=body.get("return_alternates", True)
+        )
+    except NoValidHost as exc:
+        return _no_valid_host(req, exc)
+    return json_response(
+        {
+            "selections": [[_selection(s) for s in per_instance] for per_instance in chosen],
+            "instance_uuids": uuids,
+        }
+    )
+
+
+def explain(req: Request) -> Response:
+    """The decision's stages and ranking for one instance; claims nothing."""
+    req.authorize(policy.EXPLAIN)
+    body = req.json(schemas.EXPLAIN_BODY)
+    scheduler = _scheduler(req)
+    explanation = scheduler.explain(request_spec(req, scheduler, body["request_spec"]))
+    answer = explanation.to_dict()
+    answer["would_fit"] = explanation.refusal is None and explanation.hosts_available > 0
+    return json_response(answer)

@@ -1,0 +1,100 @@
+"""Plain-text tables and a progress bar for the scheduling commands of the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+# Reasons shown per stage of an explanation; the rest are counted as "N other".
+STAGE_REASONS = 2
+RANKED_SHOWN = 5
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns under a dashed header line."""
+    cells = [[str(c) for c in headers], *[["" if c is None else str(c) for c in r] for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(
+            cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+def render_selections(answer: Mapping[str, Any]) -> str:
+    """One row per instance: where it went and the alternates kept for a retry."""
+    rows = []
+    for uuid, choices in zip(answer["instance_uuids"], answer["selections"], strict=True):
+        chosen, alternates = choices[0], choices[1:]
+        rows.append(
+            (
+                uuid,
+                chosen["service_host"],
+                chosen["nodename"],
+                chosen.get("availability_zone") or "",
+                ", ".join(a["service_host"] for a in alternates) or "-",
+            )
+        )
+    return table(("instance", "host", "node", "az", "alternates"), rows)
+
+
+def _top_reasons(reasons: Mapping[str, int]) -> str:
+    ordered = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = [f"{count:,} {reason}" for reason, count in ordered[:STAGE_REASONS] if count]
+    rest = sum(count for _reason, count in ordered[STAGE_REASONS:])
+    if rest:
+        shown.append(f"{rest:,} other")
+    return "; ".join(shown) or "-"
+
+
+def render_explanation(explanation: Mapping[str, Any]) -> str:
+    """The stage table (hosts in, out, top reasons), the best hosts and the summary."""
+    rows = [
+        (s["stage"], f"{s['hosts_in']:,}", f"{s['hosts_out']:,}", _top_reasons(s["reasons"]))
+        for s in explanation.get("stages", [])
+    ]
+    parts = []
+    if rows:
+        parts.append(table(("stage", "in", "out", "top reasons"), rows))
+    ranked = explanation.get("ranked", [])[:RANKED_SHOWN]
+    if ranked:
+        parts.append(
+            table(
+                ("rank", "host", "node", "weight"),
+                [(i + 1, r["host"], r["node"], f"{r['weight']:.3f}") for i, r in enumerate(ranked)],
+            )
+        )
+    parts.append(str(explanation.get("summary", "")))
+    return "\n\n".join(parts)
+
+
+class Progress:
+    """`label [#####.....] n/total`: redrawn in place on a terminal, one line otherwise."""
+
+    def __init__(self, out: TextIO, total: int, label: str, width: int = 30) -> None:
+        self.out = out
+        self.total = max(total, 1)
+        self.label = label
+        self.width = width
+        self.done = 0
+        self.tty = out.isatty()
+
+    def bar(self) -> str:
+        filled = self.width * self.done // self.total
+        return (
+            f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total}"
+        )
+
+    def step(self, count: int = 1) -> None:
+        self.done = min(self.done + count, self.total)
+        if self.tty:
+            self.out.write("\r" + self.bar())
+            self.out.flush()
+
+    def finish(self, note: str = "") -> None:
+        tail = f" {note}" if note else ""
+        self.out.write(("\r" if self.tty else "") + self.bar() + tail + "\n")
+        self.out.flush()

@@ -1,0 +1,179 @@
+"""Nova 34's request filters: narrowing the Placement query before any host is seen.
+
+Each filter reads the spec and the host aggregates and adds constraints on
+the unsuffixed group or the root provider, labelled with the phrase the
+NoValidHost explanation uses for hosts it rules out ("disabled", "not in AZ
+az2"). The set and the options are Nova's (nova.scheduler.request_filter):
+
+- compute_status_filter: never a root with COMPUTE_STATUS_DISABLED (always on);
+- map_az_to_placement_aggregate: an availability zone is the aggregates that
+  carry it (always on in Nova 34; a zone no aggregate names is not narrowed);
+- require_tenant_aggregate ([scheduler] limit_tenants_to_placement_aggregate,
+  placement_aggregate_required_for_tenants);
+- isolate_aggregates ([scheduler] enable_isolated_aggregate_filtering);
+- require_image_type_support ([scheduler] query_placement_for_image_type_support);
+- transform_image_metadata ([scheduler] image_metadata_prefilter).
+
+Nova's routed-networks, accelerator, remote-managed-port and
+ephemeral-encryption filters need Neutron and Cyborg data that corral's
+request spec does not carry; they are not applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import os_traits
+
+from corral.scheduler.batch import Aggregate
+from corral.scheduler.spec import RequestSpec
+
+DISABLED_TRAIT = "COMPUTE_STATUS_DISABLED"
+TENANT_KEY = "filter_tenant_id"
+
+# transform_image_metadata: image property -> trait prefix.
+IMAGE_TRAIT_PREFIXES = {
+    "hw_cdrom_bus": "COMPUTE_STORAGE_BUS",
+    "hw_disk_bus": "COMPUTE_STORAGE_BUS",
+    "hw_video_model": "COMPUTE_GRAPHICS_MODEL",
+    "hw_vif_model": "COMPUTE_NET_VIF_MODEL",
+    "hw_architecture": "HW_ARCH",
+    "hw_emulation_architecture": "COMPUTE_ARCH",
+    "hw_viommu_model": "COMPUTE_VIOMMU",
+}
+
+_KNOWN_TRAITS = frozenset(os_traits.get_traits())
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFilterSettings:
+    limit_tenants_to_placement_aggregate: bool = False
+    placement_aggregate_required_for_tenants: bool = False
+    enable_isolated_aggregate_filtering: bool = False
+    query_placement_for_image_type_support: bool = False
+    image_metadata_prefilter: bool = False
+
+
+@dataclass
+class Narrowing:
+    """What the request filters add, each constraint with its explanation label.
+
+    `member_of` entries are any-of sets of aggregate uuids (all entries must
+    hold); `refusal` is set when a filter fails the request outright (Nova's
+    RequestFilterFailed).
+    """
+
+    member_of: list[tuple[frozenset[str], str]] = field(default_factory=list)
+    forbidden_aggs: dict[str, str] = field(default_factory=dict)
+    root_required: dict[str, str] = field(default_factory=dict)
+    root_forbidden: dict[str, str] = field(default_factory=dict)
+    refusal: str | None = None
+
+
+def compute_status(spec: RequestSpec, narrowing: Narrowing) -> None:
+    narrowing.root_forbidden[DISABLED_TRAIT] = "disabled"
+
+
+def availability_zone(
+    spec: RequestSpec, aggregates: Mapping[int, Aggregate], narrowing: Narrowing
+) -> None:
+    zone = spec.availability_zone
+    if not zone:
+        return
+    uuids = frozenset(a.uuid for a in aggregates.values() if a.availability_zone == zone)
+    if uuids:
+        narrowing.member_of.append((uuids, f"not in AZ {zone}"))
+
+
+def tenant_aggregates(
+    spec: RequestSpec,
+    aggregates: Mapping[int, Aggregate],
+    settings: RequestFilterSettings,
+    narrowing: Narrowing,
+) -> None:
+    if not settings.limit_tenants_to_placement_aggregate:
+        return
+    project = spec.project_id
+    uuids = frozenset(
+        a.uuid
+        for a in aggregates.values()
+        if any(k.startswith(TENANT_KEY) and v == project for k, v in a.metadata.items())
+    )
+    if uuids:
+        narrowing.member_of.append((uuids, "not in an aggregate of the project"))
+    elif settings.placement_aggregate_required_for_tenants:
+        narrowing.refusal = f"no aggregate is set aside for project {project}"
+
+
+def _required_traits(spec: RequestSpec) -> set[str]:
+    wanted = {
+        key.partition(":")[2]
+        for key, value in spec.flavor.extra_specs.items()
+        if key.startswith("trait:") and value == "required"
+    }
+    wanted.update(
+        key.partition(":")[2]
+        for key, value in spec.image.properties.items()
+        if key.startswith("trait:") and value == "required"
+    )
+    return wanted
+
+
+def isolated_aggregates(
+    spec: RequestSpec,
+    aggregates: Mapping[int, Aggregate],
+    settings: RequestFilterSettings,
+    narrowing: Narrowing,
+) -> None:
+    """An aggregate that requires a trait the request does not ask for is off limits."""
+    if not settings.enable_isolated_aggregate_filtering:
+        return
+    wanted = _required_traits(spec)
+    for agg in aggregates.values():
+        required = {
+            key.partition(":")[2]
+            for key, value in agg.metadata.items()
+            if key.startswith("trait:") and value == "required"
+        }
+        if required - wanted:
+            narrowing.forbidden_aggs[agg.uuid] = "in an aggregate isolated for other traits"
+
+
+def image_type(spec: RequestSpec, settings: RequestFilterSettings, narrowing: Narrowing) -> None:
+    if not settings.query_placement_for_image_type_support or spec.is_bfv:
+        return
+    disk_format = spec.image.disk_format
+    if not disk_format:
+        return
+    trait = f"COMPUTE_IMAGE_TYPE_{disk_format.upper()}"
+    if trait in _KNOWN_TRAITS:
+        narrowing.root_required[trait] = f"does not support {disk_format} images"
+
+
+def image_metadata(
+    spec: RequestSpec, settings: RequestFilterSettings, narrowing: Narrowing
+) -> None:
+    if not settings.image_metadata_prefilter:
+        return
+    for prop, prefix in IMAGE_TRAIT_PREFIXES.items():
+        value = spec.image.properties.get(prop)
+        if not isinstance(value, str) or not value:
+            continue
+        trait = f"{prefix}_{value.replace('-', '_').upper()}"
+        if trait in _KNOWN_TRAITS:
+            narrowing.root_required[trait] = f"lacks {trait} for image {prop}"
+
+
+def narrow(
+    spec: RequestSpec, aggregates: Mapping[int, Aggregate], settings: RequestFilterSettings
+) -> Narrowing:
+    """Every request filter, in Nova's order."""
+    narrowing = Narrowing()
+    tenant_aggregates(spec, aggregates, settings, narrowing)
+    availability_zone(spec, aggregates, narrowing)
+    image_type(spec, settings, narrowing)
+    compute_status(spec, narrowing)
+    isolated_aggregates(spec, aggregates, settings, narrowing)
+    image_metadata(spec, settings, narrowing)
+    return narrowing

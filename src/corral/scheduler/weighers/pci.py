@@ -1,0 +1,28 @@
+"""PCIWeigher: keep hosts with free PCI devices for the requests that need them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from corral.scheduler.batch import Floats, HostBatch
+from corral.scheduler.hardware.pci import free_devices
+from corral.scheduler.spec import RequestSpec
+from corral.scheduler.weighers.base import HostWeigher
+
+MAX_DEVS = 100
+
+
+class PCIWeigher(HostWeigher):
+    """Nova 34: MAX_DEVS - min(free PCI devices, MAX_DEVS - 1), so hosts with
+    fewer free devices weigh more (stacking PCI users, keeping PCI hosts free)."""
+
+    name = "PCIWeigher"
+    multiplier_option = ("filter_scheduler", "pci_weight_multiplier")
+    aggregate_key = "pci_weight_multiplier"
+
+    def weigh(self, batch: HostBatch, spec: RequestSpec) -> Floats:
+        return np.fromiter(
+            (MAX_DEVS - min(free_devices(pools), MAX_DEVS - 1) for pools in batch.pci_stats),
+            dtype=np.float64,
+            count=len(batch),
+        )

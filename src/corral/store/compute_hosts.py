@@ -1,0 +1,268 @@
+"""Compute hosts (one row per hypervisor node) and their nova-compute services."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Collection, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, or_, select
+
+from corral.store import host_changes, tables
+from corral.store.chunks import in_chunks
+
+_hosts = tables.compute_hosts
+_services = tables.compute_services
+
+COMPUTE_BINARY = "nova-compute"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeValues:
+    """What a compute reports about one of its nodes (every column but the keys)."""
+
+    provider_uuid: str
+    hypervisor_type: str
+    hypervisor_version: int
+    hypervisor_hostname: str
+    cpu_info: dict[str, Any]
+    capabilities: dict[str, Any]
+    metrics: dict[str, float]
+    supported_instances: list[list[str]]
+    host_ip: str | None
+    numa_topology: dict[str, Any] | None
+    pci_stats: list[dict[str, Any]]
+    num_io_ops: int
+    failed_builds: int
+    cell_uuid: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRow:
+    id: int
+    host: str
+    nodename: str
+    values: NodeValues
+    created_at: datetime.datetime | None
+    updated_at: datetime.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRow:
+    id: int
+    host: str
+    binary: str
+    disabled: bool
+    disabled_reason: str | None
+    forced_down: bool
+    last_heartbeat: datetime.datetime | None
+    created_at: datetime.datetime | None
+    updated_at: datetime.datetime | None
+
+
+_VALUE_COLUMNS = tuple(NodeValues.__dataclass_fields__)
+
+
+def _node(r: Any) -> NodeRow:
+    return NodeRow(
+        id=r.id,
+        host=r.host,
+        nodename=r.nodename,
+        values=NodeValues(**{name: getattr(r, name) for name in _VALUE_COLUMNS}),
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
+
+
+def _service(r: Any) -> ServiceRow:
+    return ServiceRow(
+        id=r.id,
+        host=r.host,
+        binary=r.binary,
+        disabled=bool(r.disabled),
+        disabled_reason=r.disabled_reason,
+        forced_down=bool(r.forced_down),
+        last_heartbeat=r.last_heartbeat,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
+
+
+# --- nodes ---------------------------------------------------------------------
+
+
+def nodes_of_host(conn: Connection, host: str) -> list[NodeRow]:
+    rows = conn.execute(select(_hosts).where(_hosts.c.host == host).order_by(_hosts.c.nodename))
+    return [_node(r) for r in rows]
+
+
+def nodes_of_hosts(conn: Connection, hosts: Collection[str]) -> list[NodeRow]:
+    out: list[NodeRow] = []
+    for chunk in in_chunks(hosts):
+        out.extend(_node(r) for r in conn.execute(select(_hosts).where(_hosts.c.host.in_(chunk))))
+    return out
+
+
+def node_by_provider(conn: Connection, provider_uuid: str) -> NodeRow | None:
+    row = conn.execute(select(_hosts).where(_hosts.c.provider_uuid == provider_uuid)).first()
+    return None if row is None else _node(row)
+
+
+def nodes_by_ids(conn: Connection, ids: Collection[int] | None = None) -> list[NodeRow]:
+    """Every node (None) or the nodes with these ids that still exist."""
+    if ids is None:
+        return [_node(r) for r in conn.execute(select(_hosts).order_by(_hosts.c.id))]
+    out: list[NodeRow] = []
+    for chunk in in_chunks(ids):
+        out.extend(_node(r) for r in conn.execute(select(_hosts).where(_hosts.c.id.in_(chunk))))
+    return out
+
+
+def host_names(
+    conn: Connection, *, after: str | None, limit: int, provider_uuid: str | None = None
+) -> list[str]:
+    """Host names in order, the first `limit` after `after` (a page of hosts)."""
+    query = select(_hosts.c.host).distinct().order_by(_hosts.c.host).limit(limit)
+    if after is not None:
+        query = query.where(_hosts.c.host > after)
+    if provider_uuid is not None:
+        query = query.where(_hosts.c.provider_uuid == provider_uuid)
+    return [r[0] for r in conn.execute(query)]
+
+
+def insert_node(
+    conn: Connection, host: str, nodename: str, values: NodeValues, now: datetime.datetime
+) -> int:
+    new_id = conn.execute(
+        _hosts.insert()
+        .values(host=host, nodename=nodename, created_at=now, updated_at=now, **asdict(values))
+        .returning(_hosts.c.id)
+    ).scalar_one()
+    host_changes.record(conn, host_changes.HOSTS, [int(new_id)])
+    return int(new_id)
+
+
+def update_node(conn: Connection, node_id: int, values: NodeValues, now: datetime.datetime) -> None:
+    conn.execute(
+        _hosts.update().where(_hosts.c.id == node_id).values(updated_at=now, **asdict(values))
+    )
+    host_changes.record(conn, host_changes.HOSTS, [node_id])
+
+
+def delete_nodes(conn: Connection, node_ids: Iterable[int]) -> None:
+    ids = sorted(set(node_ids))
+    for chunk in in_chunks(ids):
+        conn.execute(_hosts.delete().where(_hosts.c.id.in_(chunk)))
+    host_changes.record(conn, host_changes.HOSTS, ids)
+
+
+def count_nodes(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(_hosts)).scalar_one())
+
+
+# --- services ------------------------------------------------------------------
+
+
+def service(conn: Connection, host: str, binary: str = COMPUTE_BINARY) -> ServiceRow | None:
+    row = conn.execute(
+        select(_services).where(_services.c.host == host, _services.c.binary == binary)
+    ).first()
+    return None if row is None else _service(row)
+
+
+def services_of_hosts(conn: Connection, hosts: Collection[str]) -> dict[str, ServiceRow]:
+    """host -> its nova-compute service, for the hosts that have one."""
+    out: dict[str, ServiceRow] = {}
+    for chunk in in_chunks(hosts):
+        query = select(_services).where(
+            _services.c.host.in_(chunk), _services.c.binary == COMPUTE_BINARY
+        )
+        out.update((r.host, _service(r)) for r in conn.execute(query))
+    return out
+
+
+def services_by_ids(conn: Connection, ids: Collection[int] | None = None) -> list[ServiceRow]:
+    """Every nova-compute service (None) or those with these ids that still exist."""
+    base = select(_services).where(_services.c.binary == COMPUTE_BINARY)
+    if ids is None:
+        return [_service(r) for r in conn.execute(base.order_by(_services.c.id))]
+    out: list[ServiceRow] = []
+    for chunk in in_chunks(ids):
+        out.extend(_service(r) for r in conn.execute(base.where(_services.c.id.in_(chunk))))
+    return out
+
+
+def insert_service(conn: Connection, host: str, now: datetime.datetime) -> ServiceRow:
+    """A new, enabled service whose first heartbeat is its creation (as Nova
+    counts a service that never reported from its created_at)."""
+    new_id = conn.execute(
+        _services.insert()
+        .values(
+            host=host,
+            binary=COMPUTE_BINARY,
+            disabled=False,
+            disabled_reason=None,
+            forced_down=False,
+            last_heartbeat=now,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(_services.c.id)
+    ).scalar_one()
+    host_changes.record(conn, host_changes.SERVICES, [int(new_id)])
+    found = service(conn, host)
+    assert found is not None
+    return found
+
+
+def update_service(
+    conn: Connection,
+    service_id: int,
+    *,
+    disabled: bool,
+    disabled_reason: str | None,
+    forced_down: bool,
+    now: datetime.datetime,
+) -> None:
+    conn.execute(
+        _services.update()
+        .where(_services.c.id == service_id)
+        .values(
+            disabled=disabled,
+            disabled_reason=disabled_reason,
+            forced_down=forced_down,
+            updated_at=now,
+        )
+    )
+    host_changes.record(conn, host_changes.SERVICES, [service_id])
+
+
+def record_heartbeat(conn: Connection, host: str, now: datetime.datetime) -> bool:
+    """Move the service's last heartbeat to `now`; False when the host has none.
+
+    Not logged in the change log (see corral.store.host_changes).
+    """
+    result = conn.execute(
+        _services.update()
+        .where(_services.c.host == host, _services.c.binary == COMPUTE_BINARY)
+        .values(last_heartbeat=now)
+    )
+    return bool(result.rowcount)
+
+
+def delete_service(conn: Connection, service_id: int) -> None:
+    conn.execute(_services.delete().where(_services.c.id == service_id))
+    host_changes.record(conn, host_changes.SERVICES, [service_id])
+
+
+def stale_heartbeats(
+    conn: Connection, before: datetime.datetime
+) -> list[tuple[int, datetime.datetime | None]]:
+    """(service id, last heartbeat) of the services last heard from before
+    `before` (or never): the few that are down or about to be."""
+    query = select(_services.c.id, _services.c.last_heartbeat).where(
+        _services.c.binary == COMPUTE_BINARY,
+        or_(_services.c.last_heartbeat.is_(None), _services.c.last_heartbeat < before),
+    )
+    return [(int(r[0]), r[1]) for r in conn.execute(query)]
