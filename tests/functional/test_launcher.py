@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from corral.scheduler import registry
 from corral.store import tables
 from corral.store.database import Database
 
@@ -231,17 +232,33 @@ CAP = r"the worker cap: min\(4 x \d+ CPUs, \d+ MiB available / 512 MiB per worke
             ),
         ),
         (
-            "[DEFAULT]\ntransport_url = rabbit://nova:s3cret@10.1.2.3:5672/\n"
+            "[DEFAULT]\ntransport_url = kafka://nova:s3cret@10.1.2.3:9092/\n"
             "[api]\nauth_strategy = noauth2\n",
             [],
             re.escape(
-                "corral: error: [DEFAULT] transport_url is set (rabbit://nova:***@10.1.2.3:5672/), "
-                "but RPC workers are not available in this build of corral; unset transport_url "
-                "to serve the HTTP API alone"
+                "corral: error: [DEFAULT] transport_url = kafka://nova:***@10.1.2.3:9092/ is not "
+                "allowed: transport scheme 'kafka' is not supported; corral speaks to RabbitMQ "
+                "only (rabbit://user:password@host:5672/vhost)"
+            ),
+        ),
+        (
+            "[api]\nauth_strategy = noauth2\n"
+            "[filter_scheduler]\nweight_classes = nova.scheduler.weights.all_weighers\n",
+            [],
+            re.escape(
+                "corral: error: [filter_scheduler] weight_classes = "
+                "nova.scheduler.weights.all_weighers is a Nova import path; corral loads nothing "
+                "by import path. Use 'all' or one of: " + ", ".join(sorted(registry.WEIGHERS))
             ),
         ),
     ],
-    ids=["workers-zero", "workers-over-cap", "noauth-public", "rpc-unavailable"],
+    ids=[
+        "workers-zero",
+        "workers-over-cap",
+        "noauth-public",
+        "transport-not-rabbit",
+        "nova-weigher-path",
+    ],
 )
 def test_refusals_name_the_problem_and_start_nothing(
     tmp_path: Path, conf_text: str, extra: list[str], expected: str

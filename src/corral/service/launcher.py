@@ -25,6 +25,7 @@ from corral.service import logs
 from corral.service.config_files import ConfigLoadError, ConfigSource, LoadedConfig, load
 from corral.service.limits import WorkerCap, machine_cap
 from corral.service.permissions import check_config_paths
+from corral.service.rpc_worker import RpcWorkerSpec, run_rpc_worker
 from corral.service.supervisor import Supervisor, WorkerKind
 from corral.service.validation import (
     PluginNames,
@@ -60,6 +61,8 @@ class Plan:
     api_workers: int
     cap: WorkerCap
     warnings: list[Problem]
+    # RPC workers on [scheduler] topic: 0 without [DEFAULT] transport_url.
+    rpc_workers: int = 0
 
     @property
     def conf(self) -> cfg.ConfigOpts:
@@ -123,7 +126,9 @@ def prepare(
     # A conformance profile is a throwaway single-node test server, restarted
     # for every upstream file: one worker starts fastest.
     workers = conf.api.workers or (1 if options.profile else cap.default)
-    return Plan(options, loaded, host, port, workers, cap, problems), problems
+    rpc_workers = (conf.scheduler.workers or cap.default) if conf.transport_url else 0
+    plan = Plan(options, loaded, host, port, workers, cap, problems, rpc_workers)
+    return plan, problems
 
 
 def option_values(conf: cfg.ConfigOpts) -> dict[tuple[str | None, str], tuple[Any, bool]]:
@@ -215,8 +220,15 @@ def serve(plan: Plan) -> int:
         auth_strategy=plan.options.auth_strategy,
     )
     kinds = [WorkerKind("api", plan.api_workers, run_api_worker, lambda _n: spec)]
-    # RPC workers join here as WorkerKind("rpc", [scheduler] workers, ...) once
-    # corral has an RPC server; validation refuses transport_url until then.
+    if plan.rpc_workers:
+        kinds.append(
+            WorkerKind(
+                "rpc",
+                plan.rpc_workers,
+                run_rpc_worker,
+                lambda n: RpcWorkerSpec(config=plan.options.source, database_url=url, number=n),
+            )
+        )
     supervisor = Supervisor(
         kinds,
         shutdown_timeout=float(conf.api.graceful_shutdown_timeout),
@@ -225,7 +237,13 @@ def serve(plan: Plan) -> int:
     where = url.split("@")[-1]
     print(
         f"corral listening on http://{plan.host}:{plan.port} "
-        f"(database {where}, {plan.api_workers} API worker(s))",
+        f"(database {where}, {plan.api_workers} API worker(s)"
+        + (
+            f", {plan.rpc_workers} RPC worker(s) on topic {conf.scheduler.topic}"
+            if plan.rpc_workers
+            else ""
+        )
+        + ")",
         flush=True,
     )
     try:

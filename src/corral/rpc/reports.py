@@ -1,0 +1,108 @@
+"""The arguments of Nova's scheduler casts, checked and decoded.
+
+update_aggregates carries an Aggregate or an AggregateList, delete_aggregate an
+Aggregate, update_instance_info an Instance or an InstanceList (nova-compute
+wraps a single instance in a list), delete_instance_info and
+sync_instance_info a host name and instance uuids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from corral.rpc.errors import InvalidMessage
+from corral.rpc.fields import ListOf, NovaObject, Uuid
+from corral.rpc.objects import NAME
+from corral.rpc.primitives import DECODER, plain
+from corral.rpc.request_spec import flavor as decode_flavor
+from corral.scheduler.nova_reports import NovaAggregate, ReportedInstance
+
+MAX_INSTANCE_UUIDS = 100_000
+
+# Nova's utils.get_image_from_system_metadata: these "image_*" keys are the
+# image's own attributes; the other "image_*" keys are its properties.
+_IMAGE_ATTRIBUTES = frozenset({"min_ram", "min_disk", "disk_format", "container_format", "size"})
+
+
+def host_name(value: object, path: str = "host_name") -> str:
+    return cast(str, NAME.decode(value, path, DECODER, 0))
+
+
+def instance_uuid(value: object, path: str = "instance_uuid") -> str:
+    return cast(str, Uuid().decode(value, path, DECODER, 0))
+
+
+def instance_uuids(value: object, path: str = "instance_uuids") -> list[str]:
+    return cast("list[str]", ListOf(Uuid(), MAX_INSTANCE_UUIDS).decode(value, path, DECODER, 0))
+
+
+def _aggregate(o: NovaObject) -> NovaAggregate:
+    return NovaAggregate(
+        uuid=cast(str, o.get("uuid")),
+        name=cast(str, o.get("name")),
+        hosts=tuple(cast("list[str]", o.get("hosts") or [])),
+        metadata=dict(cast("Mapping[str, str]", o.get("metadata") or {})),
+    )
+
+
+def _require(o: NovaObject, path: str, *keys: str) -> None:
+    for key in keys:
+        if o.get(key) is None:
+            raise InvalidMessage(f"{path}.{key}", "is required")
+
+
+def aggregates(value: object, path: str = "aggregates") -> list[NovaAggregate]:
+    o = DECODER.decode(value, frozenset({"Aggregate", "AggregateList"}), path)
+    members = [o] if o.name == "Aggregate" else cast("list[NovaObject]", o.get("objects") or [])
+    for i, member in enumerate(members):
+        _require(member, path if o.name == "Aggregate" else f"{path}[{i}]", "uuid", "name")
+    return [_aggregate(m) for m in members]
+
+
+def aggregate(value: object, path: str = "aggregate") -> NovaAggregate:
+    o = DECODER.decode(value, "Aggregate", path)
+    _require(o, path, "uuid", "name")
+    return _aggregate(o)
+
+
+def _image_properties(system_metadata: Mapping[str, str | None]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in system_metadata.items():
+        if key.startswith("image_") and value is not None:
+            name = key.removeprefix("image_")
+            if name not in _IMAGE_ATTRIBUTES:
+                out[name] = value
+    return out
+
+
+def _instance(o: NovaObject, path: str) -> ReportedInstance:
+    _require(o, path, "uuid", "node", "flavor")
+    flavor = decode_flavor(cast(NovaObject, o.get("flavor")), f"{path}.flavor")
+    return ReportedInstance(
+        uuid=cast(str, o.get("uuid")),
+        node=cast(str, o.get("node")),
+        project_id=cast("str | None", o.get("project_id")) or "",
+        user_id=cast("str | None", o.get("user_id")) or "",
+        flavor={
+            "vcpus": flavor.vcpus,
+            "memory_mb": flavor.memory_mb,
+            "root_gb": flavor.root_gb,
+            "ephemeral_gb": flavor.ephemeral_gb,
+            "swap": flavor.swap,
+            "name": flavor.name,
+            "flavorid": flavor.flavorid,
+            "extra_specs": dict(flavor.extra_specs),
+        },
+        image_properties=_image_properties(
+            cast("Mapping[str, str | None]", plain(o.get("system_metadata") or {}))
+        ),
+    )
+
+
+def instances(value: object, path: str = "instance_info") -> list[ReportedInstance]:
+    o = DECODER.decode(value, frozenset({"Instance", "InstanceList"}), path)
+    if o.name == "Instance":
+        return [_instance(o, path)]
+    members = cast("list[NovaObject]", o.get("objects") or [])
+    return [_instance(m, f"{path}[{i}]") for i, m in enumerate(members)]
