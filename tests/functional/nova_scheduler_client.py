@@ -161,7 +161,9 @@ def raw(api: rpcapi.SchedulerAPI, scenario: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    transport_url, topic, scenario_json = sys.argv[1:4]
+    # The scenario comes on stdin: a hostile one is larger than one argument may be.
+    transport_url, topic = sys.argv[1:3]
+    scenario_json = sys.stdin.read()
     scenario = json.loads(scenario_json)
     api = setup(transport_url, topic)
     handlers = {"select": select, "raw": raw}
