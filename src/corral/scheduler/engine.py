@@ -51,6 +51,7 @@ from corral.scheduler.explain import Explanation, RankedHost, StageReport
 from corral.scheduler.filters import HostFilter
 from corral.scheduler.host_state import HostStateCache
 from corral.scheduler.instances import PlacedInstance, delete_instance, record_placed_in
+from corral.scheduler.offers import offers_by_root
 from corral.scheduler.placement_reasons import placement_reasons
 from corral.scheduler.request_filters import Narrowing, RequestFilterSettings, narrow
 from corral.scheduler.resources import resource_draft
@@ -129,7 +130,7 @@ class _Search:
     narrowing: Narrowing
     batch: HostBatch
     # root provider uuid -> its candidates, best first
-    offered: dict[str, list[Candidate]]
+    offered: dict[str, Sequence[Candidate]]
     hosts_total: int
     truncated: bool
     # stages before the host filters (placement, forced hosts), for explanations
@@ -209,6 +210,12 @@ class Scheduler:
         settings, request_filters = settings_from_conf(conf)
         self.filters, self.weighers = filters, weighers
         self.settings, self.request_filters = settings, request_filters
+
+    @property
+    def _judges_candidates(self) -> bool:
+        """Whether a filter keeps hosts by their candidates (NUMA, PCI): only
+        then do batches carry every candidate's mappings."""
+        return any(hasattr(f, "passing_candidates") for f in self.filters)
 
     # --- public ----------------------------------------------------------------
 
@@ -376,23 +383,16 @@ class Scheduler:
                 empty = self.hosts.batch_for([], state)
                 return _Search(None, narrowing, empty, {}, 0, False, [], refusal), spec
             result = find_candidates(StoreNames(conn), state, request, search_settings)
-            candidates = result.candidates
-            offered: dict[str, list[Candidate]] = {}
-            slot_of = state.slot_of_uuid
-            for candidate in candidates:
-                roots = dict.fromkeys(
-                    state.uuid[state.root[slot_of[p]]] for p in candidate.allocations
-                )
-                for root in roots:
-                    offered.setdefault(root, []).append(candidate)
+            offered = offers_by_root(state, result)
             batch = self.hosts.batch_for(list(offered), state)
         limit = request.params.limit
-        truncated = limit is not None and len(candidates) >= limit
+        truncated = limit is not None and len(result) >= limit
         hosts_total = self.hosts.stats().nodes
-        batch.candidate_mappings = [
-            tuple({k: tuple(v) for k, v in c.mappings.items()} for c in offered[p])
-            for p in batch.provider_uuid
-        ]
+        if self._judges_candidates:
+            batch.candidate_mappings = [
+                tuple({k: tuple(v) for k, v in c.mappings.items()} for c in offered[p])
+                for p in batch.provider_uuid
+            ]
         search = _Search(request, narrowing, batch, offered, hosts_total, truncated, [])
         search.stages.append(StageReport(PLACEMENT_STAGE, hosts_total, len(batch)))
         search.batch = self._pre_filter(search, spec)
@@ -457,7 +457,7 @@ class Scheduler:
                     stages.append(StageReport(host_filter.name, len(batch), kept, reasons))
                 if not passed.all():
                     batch = batch.take(passed)
-                if hasattr(host_filter, "passing_candidates"):
+                if hasattr(host_filter, "passing_candidates") and batch.candidate_mappings:
                     self._keep_fitting_candidates(search, host_filter, batch, spec)
         if len(batch) == 0:
             return _Ranked(batch, [], np.zeros(0), stages)

@@ -1,0 +1,105 @@
+"""Allocation candidates grouped by the compute host (root provider) they land on.
+
+A search returns up to `max_placement_results` candidates, and a decision
+looks at a handful of them (the chosen host's and its alternates'), so
+candidates are built only when asked for: a compact answer (one provider per
+group, corral.placement.candidates.result.SingleProviderGroups) is grouped
+by root with numpy and expanded one candidate at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import overload
+
+import numpy as np
+
+from corral.placement.candidates import Candidate, CandidateResult
+from corral.placement.candidates.result import SingleProviderGroups
+from corral.placement.index.state import IndexState
+
+
+def _single_candidate(single: SingleProviderGroups, row: int) -> Candidate:
+    providers = single.providers
+    allocations = {providers[g][row]: res for g, res in single.layouts[single.pattern[row]]}
+    mappings = {s: [providers[g][row]] for g, s in enumerate(single.suffixes)}
+    return Candidate(allocations, mappings)
+
+
+class CandidateSource:
+    """The candidates of one search, each built on first use."""
+
+    def __init__(self, result: CandidateResult) -> None:
+        self._single = result.single
+        self._general = result.candidates if result.single is None else None
+        self._made: dict[int, Candidate] = {}
+
+    def __call__(self, row: int) -> Candidate:
+        made = self._made.get(row)
+        if made is None:
+            if self._single is not None:
+                made = _single_candidate(self._single, row)
+            else:
+                assert self._general is not None
+                made = self._general[row]
+            self._made[row] = made
+        return made
+
+
+class HostOffers(Sequence[Candidate]):
+    """One host's candidates, best first, built when read."""
+
+    __slots__ = ("_rows", "_source")
+
+    def __init__(self, source: CandidateSource, rows: list[int]) -> None:
+        self._source = source
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Candidate]: ...
+    def __getitem__(self, index: int | slice) -> Candidate | list[Candidate]:
+        if isinstance(index, slice):
+            return [self._source(row) for row in self._rows[index]]
+        return self._source(self._rows[index])
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return (self._source(row) for row in self._rows)
+
+
+def _root_slots(state: IndexState, providers: Sequence[str]) -> np.ndarray:
+    slot_of = state.slot_of_uuid
+    slots = np.fromiter((slot_of[p] for p in providers), dtype=np.intp, count=len(providers))
+    return state.root[slots]
+
+
+def offers_by_root(state: IndexState, result: CandidateResult) -> dict[str, Sequence[Candidate]]:
+    """root provider uuid -> its candidates, in the order the search gave them.
+
+    A candidate that spans two trees (a sharing provider's share) is offered
+    to each of their roots, as Nova files it under every provider it names.
+    """
+    rows_of: dict[int, list[int]] = {}
+    single = result.single
+    if single is not None:
+        per_group = [_root_slots(state, providers) for providers in single.providers]
+        if len(per_group) == 1:
+            for row, root in enumerate(per_group[0].tolist()):
+                rows_of.setdefault(root, []).append(row)
+        else:
+            stacked = np.stack(per_group, axis=1).tolist()
+            for row, roots in enumerate(stacked):
+                for root in dict.fromkeys(roots):
+                    rows_of.setdefault(root, []).append(row)
+    else:
+        for row, candidate in enumerate(result.candidates):
+            roots = _root_slots(state, list(candidate.allocations)).tolist()
+            for root in dict.fromkeys(roots):
+                rows_of.setdefault(root, []).append(row)
+    source = CandidateSource(result)
+    uuid = state.uuid
+    return {uuid[root]: HostOffers(source, rows) for root, rows in rows_of.items()}
