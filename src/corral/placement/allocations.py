@@ -300,8 +300,12 @@ def apply_in(conn: Connection, plan: Plan, owners: dict[str, Owner]) -> set[int]
 
     class_ids = {c.class_id for c in claims}
     before = store.usage(conn, provider_ids, class_ids)
-    store.delete_for_consumers(conn, uuids)
-    after = store.usage(conn, provider_ids, class_ids)
+    if plan.held:
+        store.delete_for_consumers(conn, uuids)
+        after = store.usage(conn, provider_ids, class_ids)
+    else:
+        # New consumers (every scheduling claim): nothing of theirs to take away.
+        after = before
     limits = store.inventory_limits(conn, provider_ids, class_ids)
     check_claims(claims, limits, after, before)
 
