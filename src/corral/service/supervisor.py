@@ -182,7 +182,10 @@ class Supervisor:
                 self._restart_due()
                 waits = [s.restart_at for s in self.slots if s.restart_at is not None]
                 timeout = max(0.0, min(waits) - time.monotonic()) if waits else None
-                sentinels = [p.sentinel for p in self._live()]
+                # Every started process, dead or alive: a sentinel turns readable
+                # a moment before the process can be reaped, and one left out
+                # because it died in that moment would never wake this wait.
+                sentinels = [s.process.sentinel for s in self.slots if s.process is not None]
                 wait([*sentinels, wake_r], timeout)
                 try:
                     while os.read(wake_r, 512):
