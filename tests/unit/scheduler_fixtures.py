@@ -21,6 +21,7 @@ ARRAY_COLUMNS: dict[str, Any] = {
     "memory_mb_total": (np.int64, 32768),
     "memory_mb_used": (np.int64, 0),
     "memory_mb_reserved": (np.int64, 0),
+    "vcpus_reserved": (np.int64, 0),
     "ram_allocation_ratio": (np.float64, 1.0),
     "disk_gb_total": (np.int64, 1000),
     "disk_gb_used": (np.int64, 0),

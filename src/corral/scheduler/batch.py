@@ -58,6 +58,7 @@ class HostBatch:
     # resources from Placement, per host (VCPU, MEMORY_MB, DISK_GB of the root provider)
     vcpus_total: Ints
     vcpus_used: Ints
+    vcpus_reserved: Ints
     cpu_allocation_ratio: Floats
     memory_mb_total: Ints
     memory_mb_used: Ints

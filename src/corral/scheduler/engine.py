@@ -713,32 +713,39 @@ class Scheduler:
 
 def _fits(batch: HostBatch, row: int, candidate: Candidate) -> bool:
     """Whether the root provider still has room for the candidate's share, by the
-    batch's (consumed) figures. Only a shortcut: the claim's transaction decides."""
+    batch's (consumed) figures and Placement's capacity rule, (total - reserved)
+    x ratio - used. Only a shortcut: the claim's transaction decides."""
     taken = candidate.allocations.get(batch.provider_uuid[row])
     if not taken:
         return True
-    vcpu = taken.get("VCPU", 0)
-    if (
-        vcpu
-        and batch.vcpus_total[row] * batch.cpu_allocation_ratio[row] - batch.vcpus_used[row] < vcpu
-    ):
-        return False
-    memory = taken.get("MEMORY_MB", 0)
-    if memory and (
-        (batch.memory_mb_total[row] - batch.memory_mb_reserved[row])
-        * batch.ram_allocation_ratio[row]
-        - batch.memory_mb_used[row]
-        < memory
-    ):
-        return False
-    disk = taken.get("DISK_GB", 0)
-    return not (
-        disk
-        and (batch.disk_gb_total[row] - batch.disk_gb_reserved[row])
-        * batch.disk_allocation_ratio[row]
-        - batch.disk_gb_used[row]
-        < disk
+    columns = (
+        (
+            "VCPU",
+            batch.vcpus_total,
+            batch.vcpus_reserved,
+            batch.cpu_allocation_ratio,
+            batch.vcpus_used,
+        ),
+        (
+            "MEMORY_MB",
+            batch.memory_mb_total,
+            batch.memory_mb_reserved,
+            batch.ram_allocation_ratio,
+            batch.memory_mb_used,
+        ),
+        (
+            "DISK_GB",
+            batch.disk_gb_total,
+            batch.disk_gb_reserved,
+            batch.disk_allocation_ratio,
+            batch.disk_gb_used,
+        ),
     )
+    for rc, total, reserved, ratio, used in columns:
+        amount = taken.get(rc, 0)
+        if amount and (total[row] - reserved[row]) * ratio[row] - used[row] < amount:
+            return False
+    return True
 
 
 def _flavor_record(spec: RequestSpec) -> dict[str, Any]:

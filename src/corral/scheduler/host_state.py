@@ -469,6 +469,7 @@ class HostStateCache:
             up=up,
             vcpus_total=vcpu.total,
             vcpus_used=vcpu.used,
+            vcpus_reserved=vcpu.reserved,
             cpu_allocation_ratio=vcpu.ratio,
             memory_mb_total=memory.total,
             memory_mb_used=memory.used,
