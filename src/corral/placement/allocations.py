@@ -43,7 +43,7 @@ from corral.store import consumers as consumer_store
 from corral.store import providers as provider_store
 from corral.store.allocations import HeldAllocation, InventoryLimits, NewAllocation
 from corral.store.consumers import ConsumerRow
-from corral.store.database import Database, bump_generation, record_changes, utcnow
+from corral.store.database import Database, lock_and_bump_generation, record_changes, utcnow
 
 CONCURRENT_PROVIDER = (
     "Another thread concurrently updated the resource provider data. Please retry your update"
@@ -391,16 +391,12 @@ def _claims(
 
 
 def _bump_providers(conn: Connection, provider_ids: set[int]) -> None:
-    """Bump each provider's generation against the one read here, in id order."""
-    current = store.generations(conn, provider_ids)
+    """Lock and bump each provider, in id order (so two claims cannot deadlock),
+    before usage is read: see `lock_and_bump_generation`."""
     for provider_id in sorted(provider_ids):
-        if provider_id not in current:
+        if not lock_and_bump_generation(conn, provider_id):
             # Deleted since it was looked up: start again, and report it then.
             raise _LostRace()
-        try:
-            bump_generation(conn, provider_id, current[provider_id])
-        except ConcurrentUpdate:
-            raise _LostRace() from None
 
 
 def check_claims(

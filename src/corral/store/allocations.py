@@ -211,15 +211,6 @@ def inventory_limits(
     }
 
 
-def generations(conn: Connection, provider_ids: Iterable[int]) -> dict[int, int]:
-    """Current generation per provider; deleted providers are left out."""
-    pids = list(set(provider_ids))
-    if not pids:
-        return {}
-    rows = conn.execute(select(_rp.c.id, _rp.c.generation).where(_rp.c.id.in_(pids)))
-    return {r.id: r.generation for r in rows}
-
-
 def delete_for_consumers(conn: Connection, consumer_uuids: Iterable[str]) -> None:
     wanted = list(set(consumer_uuids))
     if wanted:

@@ -107,6 +107,26 @@ def record_changes(conn: Connection, provider_ids: list[int] | set[int], kind: s
         conn.execute(text("NOTIFY corral_changes"))
 
 
+def lock_and_bump_generation(conn: Connection, provider_id: int) -> bool:
+    """Bump the provider's generation whatever it is; False when it is gone.
+
+    The UPDATE takes the provider's row lock (SQLite: the database's write
+    lock) until the transaction ends, so an allocation write that reads usage
+    and inventory after this sees every claim committed before it and is the
+    only writer of this provider until it commits: the capacity check runs
+    against the latest committed state without a compare-and-swap that a
+    crowd of concurrent claims would keep losing.
+    """
+    result = conn.execute(
+        text(
+            "UPDATE resource_providers SET generation = generation + 1, updated_at = :now "
+            "WHERE id = :id"
+        ),
+        {"id": provider_id, "now": utcnow()},
+    )
+    return bool(result.rowcount == 1)
+
+
 def bump_generation(conn: Connection, provider_id: int, expected: int) -> int:
     """Compare-and-swap the provider generation; raise ConcurrentUpdate if it moved.
 
