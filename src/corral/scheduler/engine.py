@@ -370,7 +370,9 @@ class Scheduler:
         index for candidates; the request filters and the server group read
         the caught-up host cache (a zone or group made a moment ago counts)."""
         search_settings = SearchSettings(
-            randomize=self.settings.randomize_candidates, rng=random.Random(self._rng.random())
+            randomize=self.settings.randomize_candidates,
+            rng=random.Random(self._rng.random()),
+            summaries=False,
         )
         with self.index.session() as (conn, state):
             self.hosts.catch_up(conn)

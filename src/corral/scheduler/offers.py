@@ -87,18 +87,24 @@ def offers_by_root(state: IndexState, result: CandidateResult) -> dict[str, Sequ
     single = result.single
     if single is not None:
         per_group = [_root_slots(state, providers) for providers in single.providers]
-        if len(per_group) == 1:
-            for row, root in enumerate(per_group[0].tolist()):
-                rows_of.setdefault(root, []).append(row)
-        else:
+        if len(per_group) == 1 and len(per_group[0]):
+            # Group the rows by root with one sort; each host's rows keep the
+            # search's order, hosts come in the order of their first row.
+            roots = per_group[0]
+            order = np.argsort(roots, kind="stable")
+            runs = np.split(order, np.flatnonzero(np.diff(roots[order])) + 1)
+            runs.sort(key=lambda run: int(run[0]))
+            for run in runs:
+                rows_of[int(roots[run[0]])] = run.tolist()
+        elif len(per_group) > 1:
             stacked = np.stack(per_group, axis=1).tolist()
-            for row, roots in enumerate(stacked):
-                for root in dict.fromkeys(roots):
+            for row, tree_roots in enumerate(stacked):
+                for root in dict.fromkeys(tree_roots):
                     rows_of.setdefault(root, []).append(row)
     else:
         for row, candidate in enumerate(result.candidates):
-            roots = _root_slots(state, list(candidate.allocations)).tolist()
-            for root in dict.fromkeys(roots):
+            spanned = _root_slots(state, list(candidate.allocations)).tolist()
+            for root in dict.fromkeys(spanned):
                 rows_of.setdefault(root, []).append(row)
     source = CandidateSource(result)
     uuid = state.uuid

@@ -77,6 +77,8 @@ class SearchSettings:
     randomize: bool = False
     max_candidates: int = -1  # -1: no cap
     rng: random.Random | None = None
+    # Provider summaries are for the HTTP answer; the scheduler does without.
+    summaries: bool = True
 
 
 @dataclass
@@ -197,7 +199,7 @@ def _search(
             shown = shown[roots[state.root[shown]]]
     else:
         shown = state.tree_members(state.root[used].astype(np.intp))
-    summaries = [state.summary(slot) for slot in shown.tolist()]
+    summaries = [state.summary(slot) for slot in shown.tolist()] if settings.summaries else []
     if all(entries.single is not None for entries in groups):
         return CandidateResult(
             summaries=summaries,
