@@ -231,6 +231,7 @@ def test_nova_schedules_through_corral(nova_python: Path, corral: RpcService) ->
     assert refused["is_no_valid_host"] is True, refused
     assert refused["message"].startswith("No valid host was found. ")
     assert refused["kwargs"]["reason"] and refused["kwargs"]["reason"] in refused["message"]
+    assert "0/3 hosts available: 3 lacked MEMORY_MB" in refused["message"], refused
     assert corral.allocations(too_big) == {}
     assert len(corral.rpc_worker_pids()) == 1
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import os_traits
 
 from corral.scheduler.batch import Aggregate
+from corral.scheduler.resources import resource_draft
 from corral.scheduler.spec import RequestSpec
 
 DISABLED_TRAIT = "COMPUTE_STATUS_DISABLED"
@@ -107,17 +108,11 @@ def tenant_aggregates(
 
 
 def _required_traits(spec: RequestSpec) -> set[str]:
-    wanted = {
-        key.partition(":")[2]
-        for key, value in spec.flavor.extra_specs.items()
-        if key.startswith("trait:") and value == "required"
+    """Nova's ResourceRequest.all_required_traits: every group's, translated ones included."""
+    groups = resource_draft(spec).groups.values()
+    return {t for g in groups for t in g.required} | {
+        t for g in groups for s in g.required_any if len(s) == 1 for t in s
     }
-    wanted.update(
-        key.partition(":")[2]
-        for key, value in spec.image.properties.items()
-        if key.startswith("trait:") and value == "required"
-    )
-    return wanted
 
 
 def isolated_aggregates(
@@ -156,13 +151,16 @@ def image_metadata(
 ) -> None:
     if not settings.image_metadata_prefilter:
         return
+    wanted: dict[str, str] = {}
     for prop, prefix in IMAGE_TRAIT_PREFIXES.items():
         value = spec.image.properties.get(prop)
         if not isinstance(value, str) or not value:
             continue
         trait = f"{prefix}_{value.replace('-', '_').upper()}"
-        if trait in _KNOWN_TRAITS:
-            narrowing.root_required[trait] = f"lacks {trait} for image {prop}"
+        if trait not in _KNOWN_TRAITS:
+            return  # Nova then adds none of the image's traits
+        wanted[trait] = f"lacks {trait} for image {prop}"
+    narrowing.root_required.update(wanted)
 
 
 def narrow(

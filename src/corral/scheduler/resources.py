@@ -163,9 +163,20 @@ def resource_draft(spec: RequestSpec) -> ResourceDraft:
         extra.member_of.extend(requested.member_of)
         extra.forbidden_aggs.update(requested.forbidden_aggs)
         extra.in_tree = requested.in_tree
+    # Nova adds a flavor amount only for a class no group asks for already; a
+    # PCPU anywhere (`resources:PCPU=N` is Nova's other way to ask for pinning) replaces VCPU.
+    own = {
+        k.partition(":")[2]
+        for k, v in specs.items()
+        if k.startswith("resources:") and _amount(v) is not None
+    }
+    asked = {rc for suffix, g in draft.groups.items() if suffix for rc in g.resources}
+    asked |= {"VCPU"} if "PCPU" in asked or "PCPU" in root.resources else set()
+    for rc in (asked & {"VCPU", "MEMORY_MB", "DISK_GB"}) - own:
+        root.resources.pop(rc, None)
     granular = sum(1 for suffix in draft.groups if suffix)
     if granular > 1 and draft.group_policy is None:
-        # Placement wants a policy with several granular groups; Nova's
-        # flavor validation insists on one, ports default to sharing.
+        # Placement refuses several granular groups without a policy (Nova
+        # sends none then and the request fails); corral lets them share.
         draft.group_policy = GroupPolicy.NONE
     return draft
