@@ -69,6 +69,7 @@ from corral.conf import new_conf
 from corral.placement.index import PlacementIndex
 from corral.scheduler.engine import Scheduler
 from corral.scheduler.spec import Flavor, RequestSpec
+from corral.service.gc_tuning import tune_gc
 from corral.store import migrate, tables
 from corral.store.database import Database, record_changes, utcnow
 from corral.store.resource_classes import STANDARD_IDS
@@ -304,6 +305,7 @@ def run_corral(db: Database, cloud: CloudSpec, args: argparse.Namespace) -> dict
     conf([], project="corral", default_config_files=[])
     conf.set_override("service_down_time", SERVICE_DOWN_TIME)
     scheduler = Scheduler.from_conf(conf, db, index)
+    tune_gc()  # as an API or RPC worker does
     flavor = Flavor(
         vcpus=FLAVOR["vcpus"],
         memory_mb=FLAVOR["memory_mb"],

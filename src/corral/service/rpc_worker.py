@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from oslo_config import cfg
 
 from corral.service import logs
+from corral.service.gc_tuning import tune_gc
 
 if TYPE_CHECKING:
     from corral.scheduler.engine import Scheduler
@@ -80,6 +81,7 @@ def run_rpc_worker(spec: RpcWorkerSpec) -> None:
     refresher = IndexRefresher(index, retention=conf.placement.change_log_retention)
     refresher.start()
     scheduler = Scheduler.from_conf(conf, db, index)
+    tune_gc()
     settings = ServerSettings(
         transport_url=conf.transport_url,
         topic=conf.scheduler.topic,

@@ -10,7 +10,6 @@ requests (uvicorn's graceful shutdown, bounded by
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 import socket
@@ -21,6 +20,7 @@ from oslo_config import cfg
 
 from corral.service import logs
 from corral.service.config_files import ConfigLoadError, ConfigSource, load
+from corral.service.gc_tuning import tune_gc
 from corral.service.limits import machine_cap
 from corral.service.supervisor import EX_CONFIG
 from corral.service.validation import errors, registry_names, validate
@@ -110,10 +110,7 @@ def run_api_worker(spec: ApiWorkerSpec) -> None:
     # install_handlers); after uvicorn has drained and re-raises the signal,
     # this handler ends the process with status 0 instead of -15.
     signal.signal(signal.SIGTERM, lambda sig, _frame: stop_requested.append(sig))
-    # The candidate index holds many long-lived objects and each search makes
-    # thousands of short-lived ones; at the default thresholds the resulting
-    # full collections pause requests for 100 ms and more.
-    gc.set_threshold(50_000, 20, 100)
+    tune_gc()
     config = uvicorn.Config(
         app,
         lifespan="on",
