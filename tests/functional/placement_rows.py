@@ -40,8 +40,11 @@ def put_inventories(
     )
 
 
-def allocate(api: PlacementClient, rp: str, resources: dict[str, int]) -> str:
-    consumer = str(uuid.uuid4())
+def allocate(
+    api: PlacementClient, rp: str, resources: dict[str, int], consumer: str | None = None
+) -> str:
+    """Claim `resources` on `rp` for the consumer (a new one when not given)."""
+    consumer = consumer or str(uuid.uuid4())
     resp = api.put(
         f"/allocations/{consumer}",
         json={

@@ -4,43 +4,21 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from corral import cli
 from corral.conf import new_conf
-from corral.service.appfactory import build_app
-from corral.service.http_protocol import uvicorn_options
-from corral.service.profiles import apply_profile
+from tests.functional.served_app import served
 
 
 @pytest.fixture
 def url(database_url: str) -> Iterator[str]:
     conf = new_conf()
     conf([], project="corral", default_config_files=[])
-    app = build_app(conf, database_url, policy_overrides=apply_profile(conf, "default"))
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="error",
-        lifespan="on",
-        **uvicorn_options(conf.api.max_header_bytes),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served(conf, database_url) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_demo_then_schedule_and_explain(url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,22 +10,17 @@ from __future__ import annotations
 
 import select
 import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
-import uvicorn
 
 from corral.api.cors import CorsPolicy
 from corral.conf import new_conf
-from corral.service.appfactory import build_app
-from corral.service.http_protocol import uvicorn_options
-from corral.service.profiles import apply_profile
 from tests.conftest import PlacementClient, make_client
+from tests.functional.served_app import served
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
@@ -214,25 +209,8 @@ def server_port(database_url: str) -> Iterator[int]:
     conf = new_conf()
     conf([], project="corral", default_config_files=[])
     conf.set_override("max_header_bytes", MAX_HEADER_BYTES, group="api")
-    app = build_app(conf, database_url, policy_overrides=apply_profile(conf, "default"))
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="error",
-        lifespan="on",
-        **uvicorn_options(conf.api.max_header_bytes),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield int(server.servers[0].sockets[0].getsockname()[1])
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served(conf, database_url) as port:
+        yield port
 
 
 def raw_exchange(port: int, *chunks: bytes) -> tuple[int, dict[str, str], bytes]:

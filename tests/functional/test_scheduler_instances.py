@@ -15,6 +15,7 @@ from corral.scheduler.instances import PlacedInstance, record_placed
 from corral.store import host_changes
 from corral.store.database import Database
 from tests.conftest import PlacementClient
+from tests.functional.placement_rows import allocate
 from tests.functional.scheduler_rows import (
     ROOT,
     create_provider,
@@ -23,20 +24,6 @@ from tests.functional.scheduler_rows import (
     log_kinds,
     register,
 )
-
-
-def allocate(api: PlacementClient, consumer: str, rp: str, resources: dict[str, int]) -> None:
-    resp = api.put(
-        f"/allocations/{consumer}",
-        json={
-            "allocations": {rp: {"resources": resources}},
-            "project_id": "p1",
-            "user_id": "u1",
-            "consumer_generation": None,
-            "consumer_type": "INSTANCE",
-        },
-    )
-    assert resp.status_code == 204, resp.text
 
 
 def placed(uuid_: str, host: str = "cmp1", project: str = "p1", **kw: object) -> PlacedInstance:
@@ -88,7 +75,7 @@ def test_delete_removes_the_allocations_too(api: PlacementClient, database: Data
     index = PlacementIndex(database)
     index.load()
     inst = str(uuid.uuid4())
-    allocate(api, inst, rp, {"VCPU": 4, "MEMORY_MB": 512})
+    allocate(api, rp, {"VCPU": 4, "MEMORY_MB": 512}, consumer=inst)
     record_placed(database, [placed(inst, provider_uuid=rp)])
     index.catch_up()
     with index.reading() as state:
@@ -113,7 +100,7 @@ def test_a_failed_build_gives_its_allocations_back(
 ) -> None:
     rp = create_provider(api, "cmp1", {"VCPU": 4})
     build = str(uuid.uuid4())  # claimed, never recorded as placed
-    allocate(api, build, rp, {"VCPU": 2})
+    allocate(api, rp, {"VCPU": 2}, consumer=build)
     assert api.delete(f"{ROOT}/instances/{build}").status_code == 204
     assert api.get(f"/allocations/{build}").json()["allocations"] == {}
 
