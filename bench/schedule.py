@@ -18,9 +18,21 @@ on the same machine, in one run:
             claim (allocations and the instance record) committed.
 
 Each decision is one instance of a 2 VCPU / 4 GiB / 20 GB flavor with
-alternates, decided one after the other; its time runs from the call to its
-return, so the claim is persisted before the clock stops. It prints decisions
-per second (1 / mean latency), p50/p90/p99 per decision, and corral/Nova.
+alternates; its time runs from the call to its return, so the claim is
+persisted before the clock stops. Two ways of asking, both in one process:
+
+    one at a time   decisions one after the other: decisions per second is
+                    1 / mean latency, with p50/p90/p99, for both sides;
+    burst           --callers threads (default 64) calling select_destinations
+                    at once, as an RPC or API worker's threads do under a boot
+                    storm, until --burst decisions are made: decisions per
+                    second is decisions / wall time. corral decides concurrent
+                    requests in rounds ([scheduler] decision_round_size).
+                    Nova's side is not run this way; its ceiling in one
+                    process is printed instead: 1 / the CPU seconds its
+                    scheduler process spent per decision (one at a time;
+                    Placement's CPU is in another process), since one Python
+                    process cannot spend more CPU seconds than wall seconds.
 
 The Nova virtualenv is ~/.cache/corral-nova34-venv (CORRAL_NOVA_VENV; the
 one tests/functional/test_rpc_nova.py uses), created with nova==34.0.0 from
@@ -44,6 +56,7 @@ import tempfile
 import time
 import uuid as uuidlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +81,7 @@ from candidates import (
 from corral.conf import new_conf
 from corral.placement.index import PlacementIndex
 from corral.scheduler.engine import Scheduler
-from corral.scheduler.spec import Flavor, RequestSpec
+from corral.scheduler.spec import Flavor, NoValidHost, RequestSpec
 from corral.service.gc_tuning import tune_gc
 from corral.store import migrate, tables
 from corral.store.database import Database, record_changes, utcnow
@@ -297,6 +310,32 @@ def corral_database(state: Path, pg_admin: str | None) -> Iterator[Database]:
         admin.dispose()
 
 
+def corral_burst(scheduler: Scheduler, flavor: Flavor, args: argparse.Namespace) -> dict[str, Any]:
+    """--burst decisions from --callers threads at once: latencies and wall time."""
+
+    def decide(_n: int) -> tuple[float, bool]:
+        instance_uuid = str(uuidlib.uuid4())
+        spec = RequestSpec(
+            flavor=flavor, project_id="bench", user_id="bench", instance_uuid=instance_uuid
+        )
+        t0 = time.perf_counter()
+        try:
+            scheduler.select_destinations(spec, [instance_uuid], return_alternates=True)
+        except NoValidHost:
+            return time.perf_counter() - t0, True
+        return time.perf_counter() - t0, False
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(args.callers) as pool:
+        answers = list(pool.map(decide, range(args.burst)))
+    wall = time.perf_counter() - started
+    return {
+        "samples": [elapsed for elapsed, _refused in answers],
+        "wall": wall,
+        "refused": sum(refused for _elapsed, refused in answers),
+    }
+
+
 def run_corral(db: Database, cloud: CloudSpec, args: argparse.Namespace) -> dict[str, Any]:
     populate_corral(db, cloud)
     index = PlacementIndex(db)
@@ -329,12 +368,20 @@ def run_corral(db: Database, cloud: CloudSpec, args: argparse.Namespace) -> dict
         samples.append(elapsed)
         alternates += len(selections[0]) - 1
         chosen.add(selections[0][0].compute_node_uuid)
+    burst = corral_burst(scheduler, flavor, args) if args.burst else None
     with db.read() as conn:
         claimed = conn.execute(select(func.count()).select_from(tables.instances)).scalar_one()
     decided = args.warmup + len(samples)
+    if burst is not None:
+        decided += len(burst["samples"]) - burst["refused"]
     if claimed != decided:
         raise RuntimeError(f"corral recorded {claimed} instances after {decided} decisions")
-    return {"samples": samples, "alternates": alternates, "distinct_hosts": len(chosen)}
+    return {
+        "samples": samples,
+        "alternates": alternates,
+        "distinct_hosts": len(chosen),
+        "burst": burst,
+    }
 
 
 # --- the report ---------------------------------------------------------------------
@@ -357,6 +404,13 @@ def main() -> int:
         "--nova-budget", type=float, default=120.0, help="seconds of Nova decisions per size"
     )
     parser.add_argument("--warmup", type=int, default=3, help="untimed decisions first")
+    parser.add_argument(
+        "--burst",
+        type=int,
+        default=3000,
+        help="corral's decisions from --callers at once (0: none)",
+    )
+    parser.add_argument("--callers", type=int, default=64, help="threads calling at once")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--postgresql",
@@ -371,6 +425,8 @@ def main() -> int:
         parser.error("--decisions / --nova-decisions: between 1 and 1,000,000")
     if not 0 <= args.warmup <= 1000:
         parser.error("--warmup: between 0 and 1000")
+    if not 0 <= args.burst <= 1_000_000 or not 1 <= args.callers <= 1024:
+        parser.error("--burst: between 0 and 1,000,000; --callers: between 1 and 1024")
     python = nova_python()
     venv = upstream_venv()
     backend = "postgresql" if args.postgresql else "sqlite"
@@ -412,7 +468,33 @@ def main() -> int:
         "\nOne decision at a time, one instance each, alternates on; decisions/s is "
         "1 / mean latency. Latency ratios are Nova's over corral's."
     )
+    if args.burst:
+        print_burst(rows, args)
     return 0
+
+
+def print_burst(rows: list[tuple[Any, Any]], args: argparse.Namespace) -> None:
+    print(f"\nBurst: {args.callers} callers at once, one process")
+    print()
+    print(
+        "| N | corral decisions/s | p50 ms | p99 ms | refused | "
+        "Nova ceiling decisions/s | corral/Nova ceiling |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for corral, nova in rows:
+        burst = corral[4]["burst"]
+        timing = Timing(burst["samples"], 0)
+        rate = len(burst["samples"]) / burst["wall"]
+        cpu = nova[4]["cpu"]
+        ceiling = len(cpu) / sum(cpu)
+        print(
+            f"| {corral[0]:,} | {rate:,.0f} | {timing.pct(0.5):.1f} | {timing.pct(0.99):.1f} | "
+            f"{burst['refused']} | {ceiling:,.2f} | {rate / ceiling:,.0f}x |"
+        )
+    print(
+        "\ncorral: decisions / wall time, every claim committed before its call returns. "
+        "Nova ceiling: 1 / mean CPU seconds of its scheduler process per decision."
+    )
 
 
 if __name__ == "__main__":

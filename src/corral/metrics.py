@@ -53,6 +53,17 @@ CLAIM_CONFLICTS = Counter(
     ["outcome"],
 )
 
+DECISION_ROUNDS = Histogram(
+    "corral_scheduler_round_size",
+    "Single-instance requests decided together in one round ([scheduler] "
+    "decision_round_size at most).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+
+
+def record_round(size: int) -> None:
+    DECISION_ROUNDS.observe(size)
+
 
 def record_request(method: str, route: str, status: int, seconds: float) -> None:
     HTTP_REQUESTS.labels(method, route, str(status)).inc()

@@ -3,7 +3,9 @@
 Four real processes (multiprocessing "spawn") each build their own Database,
 PlacementIndex and Scheduler.from_conf against one fresh PostgreSQL
 database, wait for each other, then schedule single-instance requests as
-fast as they can. Every process ranks the hosts the same way from its own
+fast as they can: one request at a time, or eight at once, which the
+scheduler decides in rounds with the claims of a round in one transaction.
+Every process ranks the hosts the same way from its own
 (possibly stale) index, so they keep choosing the same host at the same
 moment: only the claim's transaction stands between them and over-commit.
 The demand is sized above what the 20 hosts hold, so the cloud fills and the
@@ -27,6 +29,7 @@ import queue
 import random
 import uuid
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -85,8 +88,9 @@ def _seed_cloud(url: str) -> dict[str, str]:
     return providers
 
 
-def _worker(url: str, seed: int, barrier: Any, results: Any) -> None:
-    """One scheduler process: its own store connection, index and host cache."""
+def _worker(url: str, seed: int, threads: int, barrier: Any, results: Any) -> None:
+    """One scheduler process: its own store connection, index and host cache,
+    and `threads` callers at once (more than one: decided in rounds)."""
     conf = new_conf()
     conf([], project="corral", default_config_files=[])
     db = Database(url)
@@ -95,11 +99,10 @@ def _worker(url: str, seed: int, barrier: Any, results: Any) -> None:
         index.load()
         scheduler = Scheduler.from_conf(conf, db, index)
         rng = random.Random(seed)
-        placed: list[Placed] = []
-        refused = 0
-        barrier.wait(START_TIMEOUT)
-        for _ in range(REQUESTS_PER_PROCESS):
-            vcpus, memory, disk = rng.choice(FLAVORS)
+        flavors = [rng.choice(FLAVORS) for _ in range(REQUESTS_PER_PROCESS)]
+
+        def request(flavor: tuple[int, int, int]) -> Placed | None:
+            vcpus, memory, disk = flavor
             spec = RequestSpec(
                 flavor=Flavor(vcpus=vcpus, memory_mb=memory, root_gb=disk),
                 project_id=f"p{seed}",
@@ -109,11 +112,15 @@ def _worker(url: str, seed: int, barrier: Any, results: Any) -> None:
             try:
                 [[chosen, *_alternates]] = scheduler.select_destinations(spec, [instance])
             except NoValidHost:
-                refused += 1
-                continue
+                return None
             resources = {"VCPU": vcpus, "MEMORY_MB": memory, "DISK_GB": disk}
-            placed.append((instance, chosen.service_host, chosen.compute_node_uuid, resources))
-        results.put((seed, placed, refused, None))
+            return (instance, chosen.service_host, chosen.compute_node_uuid, resources)
+
+        barrier.wait(START_TIMEOUT)
+        with ThreadPoolExecutor(threads) as pool:
+            answers = list(pool.map(request, flavors))
+        placed = [a for a in answers if a is not None]
+        results.put((seed, placed, len(answers) - len(placed), None))
     except BaseException as exc:  # the parent reports it; a silent child would hang it
         barrier.abort()
         results.put((seed, [], 0, f"{type(exc).__name__}: {exc}"))
@@ -122,13 +129,14 @@ def _worker(url: str, seed: int, barrier: Any, results: Any) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_concurrent_schedulers_never_overcommit(database_url: str) -> None:
+@pytest.mark.parametrize("threads", [1, 8], ids=["one-by-one", "rounds"])
+def test_concurrent_schedulers_never_overcommit(database_url: str, threads: int) -> None:
     providers = _seed_cloud(database_url)
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
     procs = [
-        ctx.Process(target=_worker, args=(database_url, seed, barrier, results))
+        ctx.Process(target=_worker, args=(database_url, seed, threads, barrier, results))
         for seed in range(PROCESSES)
     ]
     for proc in procs:

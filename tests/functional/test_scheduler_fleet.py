@@ -19,7 +19,9 @@ projects, multi-instance requests (2..10 instances), affinity and
 anti-affinity server groups (one with max_server_per_host = 2), named by
 RequestSpec.instance_group or by the `group` hint. The demand is sized above
 what the cloud holds, so the last requests get NoValidHost: they are counted
-and must leave nothing behind.
+and must leave nothing behind. The requests come one at a time, or from 16
+callers at once, which the scheduler decides in rounds (equivalence classes,
+claims of a round in one transaction).
 
 Afterwards, read back through the Placement and scheduler APIs: no provider
 uses more than (total - reserved) * allocation_ratio of a class; the
@@ -35,20 +37,18 @@ import random
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
-from corral.conf import new_conf
 from corral.conf.scheduler import DEFAULT_ENABLED_FILTERS
 from corral.scheduler.engine import Scheduler
-from corral.scheduler.spec import Flavor, InstanceGroup, NoValidHost, RequestSpec
-from corral.service.appfactory import build_app
-from corral.service.profiles import apply_profile
+from corral.scheduler.spec import Flavor, InstanceGroup, NoValidHost, RequestSpec, Selection
 from tests.conftest import PlacementClient
 from tests.functional.scheduler_rows import ROOT, register
+from tests.functional.served_app import app_with_options
 
 HOSTS = 100
 INSTANCES = 1000
@@ -113,26 +113,10 @@ class Outcome:
     requests: int = 0
 
 
-def _app(
-    database_url: str, overrides: dict[tuple[str, str], Any]
-) -> Iterator[tuple[PlacementClient, Scheduler]]:
-    """The app as make_client builds it, with some options ((group, name) -> value) set."""
-    conf = new_conf()
-    conf([], project="corral", default_config_files=[])
-    policy = apply_profile(conf, "default")
-    for (group, name), value in overrides.items():
-        conf.set_override(name, value, group)
-    app = build_app(conf, database_url, policy_overrides=policy)
-    scheduler = app.services.scheduler
-    assert scheduler is not None
-    with TestClient(app) as client:
-        yield PlacementClient(client), scheduler
-
-
 @pytest.fixture
 def fleet(database_url: str) -> Iterator[tuple[PlacementClient, Scheduler]]:
     """The app with tenant isolation on (both halves, see the module docstring)."""
-    yield from _app(
+    yield from app_with_options(
         database_url,
         {
             ("scheduler", "limit_tenants_to_placement_aggregate"): True,
@@ -147,7 +131,9 @@ def fleet(database_url: str) -> Iterator[tuple[PlacementClient, Scheduler]]:
 @pytest.fixture
 def ram_weighed(database_url: str) -> Iterator[tuple[PlacementClient, Scheduler]]:
     """The app ranking hosts by free RAM alone, so the test below knows the order."""
-    yield from _app(database_url, {("filter_scheduler", "weight_classes"): ["RAMWeigher"]})
+    yield from app_with_options(
+        database_url, {("filter_scheduler", "weight_classes"): ["RAMWeigher"]}
+    )
 
 
 def _ok(resp: Any) -> Any:
@@ -263,20 +249,32 @@ def _spec(scheduler: Scheduler, request: Request, index: int) -> RequestSpec:
     )
 
 
-def _schedule(scheduler: Scheduler, requests: list[Request], providers: dict[str, str]) -> Outcome:
-    outcome = Outcome()
-    for index, request in enumerate(requests):
+def _schedule(
+    scheduler: Scheduler, requests: list[Request], providers: dict[str, str], callers: int
+) -> Outcome:
+    """Every request, from `callers` threads at once (the scheduler decides
+    concurrent ones in rounds); the outcome is gathered in request order."""
+
+    def call(index: int) -> tuple[list[str], list[list[Selection]] | NoValidHost]:
+        request = requests[index]
         uuids = [str(uuid.uuid4()) for _ in range(request.count)]
-        outcome.requests += 1
         try:
-            selections = scheduler.select_destinations(_spec(scheduler, request, index), uuids)
+            return uuids, scheduler.select_destinations(_spec(scheduler, request, index), uuids)
         except NoValidHost as exc:
-            assert "hosts available" in exc.explanation
+            return uuids, exc
+
+    with ThreadPoolExecutor(callers) as pool:
+        answers = list(pool.map(call, range(len(requests))))
+    outcome = Outcome()
+    for request, (uuids, answer) in zip(requests, answers, strict=True):
+        outcome.requests += 1
+        if isinstance(answer, NoValidHost):
+            assert "hosts available" in answer.explanation
             outcome.refused.extend(uuids)
             outcome.refused_requests += 1
             continue
-        assert len(selections) == request.count
-        for instance, choices in zip(uuids, selections, strict=True):
+        assert len(answer) == request.count
+        for instance, choices in zip(uuids, answer, strict=True):
             chosen = choices[0]
             assert chosen.compute_node_uuid == providers[chosen.service_host]
             if request.zone is not None:
@@ -306,8 +304,9 @@ def _all_instances(api: PlacementClient) -> dict[str, dict[str, Any]]:
         marker = f"&marker={page[-1]['uuid']}"
 
 
+@pytest.mark.parametrize("callers", [1, 16], ids=["one-by-one", "rounds"])
 def test_thousand_instances_on_a_hundred_hosts(
-    fleet: tuple[PlacementClient, Scheduler],
+    fleet: tuple[PlacementClient, Scheduler], callers: int
 ) -> None:
     api, scheduler = fleet
     rng = random.Random(SEED)
@@ -323,7 +322,7 @@ def test_thousand_instances_on_a_hundred_hosts(
     assert sum(r.count for r in requests) == INSTANCES
     assert any(r.count > 1 for r in requests if r.group is None)
 
-    outcome = _schedule(scheduler, requests, providers)
+    outcome = _schedule(scheduler, requests, providers, callers)
 
     placed = outcome.placed
     assert len(placed) + len(outcome.refused) == INSTANCES

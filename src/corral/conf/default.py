@@ -29,6 +29,17 @@ OPTS = [
         "the Nova deployment changed it.",
     ),
     cfg.IntOpt(
+        "executor_thread_pool_size",
+        default=64,
+        min=1,
+        max=1024,
+        help="Messages an RPC worker handles at once (oslo.messaging's option of "
+        "this name). select_destinations calls that arrive together are decided "
+        "together in the next round ([scheduler] decision_round_size) and wait "
+        "without holding a database connection, so this may exceed "
+        "[placement_database] max_pool_size.",
+    ),
+    cfg.IntOpt(
         "service_down_time",
         default=60,
         min=1,

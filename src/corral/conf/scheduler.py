@@ -75,6 +75,16 @@ SCHEDULER_OPTS = [
         "Nova's build retries are limited by this.",
     ),
     cfg.IntOpt(
+        "decision_round_size",
+        default=64,
+        min=1,
+        max=256,
+        help="Most concurrent single-instance requests decided together in one round: "
+        "identical requests share one candidate search and the round's claims are "
+        "written in one transaction (each accepted or refused on its own). 1 decides "
+        "and claims every request on its own.",
+    ),
+    cfg.IntOpt(
         "max_placement_results",
         default=1000,
         min=1,

@@ -13,6 +13,8 @@ Key = tuple[str, str]
 
 HONOURED: dict[Key, str] = {
     ("DEFAULT", "transport_url"): "starts the RPC workers on [scheduler] topic (rabbit:// only)",
+    ("DEFAULT", "executor_thread_pool_size"): "RPC messages each RPC worker handles at once; "
+    "concurrent select_destinations calls are decided together in rounds",
     ("DEFAULT", "debug"): "logs at DEBUG; re-read on SIGHUP",
     ("DEFAULT", "log_level"): "corral's log level; re-read on SIGHUP",
     ("scheduler", "workers"): "RPC worker processes, within the machine's worker cap",

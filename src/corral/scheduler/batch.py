@@ -13,6 +13,7 @@ committed so far, including earlier instances of the same request.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -114,6 +115,9 @@ class HostBatch:
     def take(self, which: Mask | Ints) -> HostBatch:
         """The rows picked by a boolean mask or an index array, in order."""
         index = np.flatnonzero(which) if which.dtype == np.bool_ else which
+        rows = index.tolist()
+        # itemgetter picks many list items in C; with one index it returns the item.
+        pick = operator.itemgetter(*rows) if len(rows) > 1 else None
         picked: dict[str, object] = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
@@ -123,8 +127,10 @@ class HostBatch:
                 picked[name] = value[index]
             elif not value:
                 picked[name] = []  # a per-host column the loader left unfilled
+            elif pick is not None:
+                picked[name] = list(pick(value))
             else:
-                picked[name] = [value[i] for i in index.tolist()]
+                picked[name] = [value[i] for i in rows]
         return HostBatch(**picked)  # type: ignore[arg-type]
 
     def host_aggregates(self, row: int) -> list[Aggregate]:

@@ -20,6 +20,14 @@ If an instance finds no host, the claims made for the earlier instances of
 the request are given back and NoValidHost says why, stage by stage
 (corral.scheduler.explain). `explain` runs the same steps for one instance
 and claims nothing.
+
+Calls that arrive while a round is being decided wait for the next round
+(corral.scheduler.coalesce). In a round, single-instance requests with the
+same spec share one search and are placed one after the other over the same
+batch, each consuming its host as the instances of one request do, and all
+their claims are written in one transaction in which each claim is accepted
+or refused on its own (corral.placement.batched_claims); a refused request
+is decided again the one-by-one way above.
 """
 
 from __future__ import annotations
@@ -40,24 +48,32 @@ from corral import metrics
 from corral.errors import BadRequest, Conflict, NotFound
 from corral.placement import consumers
 from corral.placement.allocations import ConsumerWrite, replace_in, run_write
+from corral.placement.batched_claims import BatchOutcome, ConsumerExists, claim_each_in
 from corral.placement.candidates import Candidate, SearchSettings, find_candidates
 from corral.placement.candidates.resolve import StoreNames
 from corral.placement.consumers import ConsumerSpec, Defaults
 from corral.placement.index import PlacementIndex
 from corral.placement.request import CandidateRequest, RequestWideParams
 from corral.scheduler import registry
-from corral.scheduler.batch import HostBatch, Mask
+from corral.scheduler.batch import HostBatch, Ints, Mask
+from corral.scheduler.coalesce import Coalescer
 from corral.scheduler.explain import Explanation, RankedHost, StageReport
 from corral.scheduler.filters import HostFilter
 from corral.scheduler.host_state import HostStateCache
-from corral.scheduler.instances import PlacedInstance, delete_instance, record_placed_in
+from corral.scheduler.instances import (
+    PlacedInstance,
+    delete_instance,
+    record_new_in,
+    record_placed_in,
+)
 from corral.scheduler.offers import offers_by_root
 from corral.scheduler.placement_reasons import placement_reasons
+from corral.scheduler.ranking import Ranking
 from corral.scheduler.request_filters import Narrowing, RequestFilterSettings, narrow
 from corral.scheduler.resources import resource_draft
 from corral.scheduler.spec import NoValidHost, RequestSpec, Selection
 from corral.scheduler.weighers import HostWeigher
-from corral.scheduler.weighers.combine import combine
+from corral.scheduler.weighers.combine import BatchWeights
 from corral.store.database import Database
 
 LOG = logging.getLogger("corral.scheduler")
@@ -68,6 +84,9 @@ ALLOCATION_REQUEST_VERSION = "1.36"
 CONSUMER_TYPE = "INSTANCE"
 # Hosts shown in an explanation's ranking.
 RANKED_SHOWN = 10
+# Hosts sorted at once beyond those a decision reads first (the pick among
+# host_subset_size, max_attempts - 1 alternates); the rest only when read.
+HEAD_MARGIN = 16
 
 # Placement's default owner of consumers written without one.
 INCOMPLETE_CONSUMER = Defaults(
@@ -76,7 +95,7 @@ INCOMPLETE_CONSUMER = Defaults(
 
 PLACEMENT_STAGE = "placement"
 CLAIM_STAGE = "claim"
-FILLED = "filled by earlier instances of this request"
+FILLED = "filled by earlier instances (of this request or decided with it)"
 CLAIM_LOST = "full when claimed"
 
 
@@ -89,6 +108,8 @@ class EngineSettings:
     randomize_candidates: bool = False
     claim_retries: int = 10
     consumer_defaults: Defaults = INCOMPLETE_CONSUMER
+    # most single-instance requests decided together (1: each on its own)
+    round_size: int = 64
 
 
 def settings_from_conf(conf: cfg.ConfigOpts) -> tuple[EngineSettings, RequestFilterSettings]:
@@ -101,6 +122,7 @@ def settings_from_conf(conf: cfg.ConfigOpts) -> tuple[EngineSettings, RequestFil
             shuffle_best_same_weighed_hosts=conf.filter_scheduler.shuffle_best_same_weighed_hosts,
             randomize_candidates=conf.placement.randomize_allocation_candidates,
             claim_retries=conf.placement.allocation_conflict_retry_count,
+            round_size=sched.decision_round_size,
             consumer_defaults=Defaults(
                 conf.placement.incomplete_consumer_project_id,
                 conf.placement.incomplete_consumer_user_id,
@@ -139,19 +161,50 @@ class _Search:
     refusal: str | None = None
     # hosts the spec forces (Nova's force_hosts/force_nodes): filters do not run
     forced: bool = False
+    # what weighing the last batch ranked worked out once, for the next instance
+    weights: BatchWeights | None = None
 
 
 @dataclass
 class _Ranked:
     batch: HostBatch
-    order: list[int]
+    order: Ranking
     scores: np.ndarray[Any, np.dtype[np.float64]]
     stages: list[StageReport]
+    # row of `batch` -> row of the batch ranked; None when no host was filtered out
+    rows: Ints | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """A select_destinations call waiting for its round."""
+
+    spec: RequestSpec
+    uuids: tuple[str, ...]
+    return_alternates: bool
+
+    @property
+    def uuid(self) -> str | None:
+        """The instance of a single-instance request: those are decided in classes."""
+        return self.uuids[0] if len(self.uuids) == 1 else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """A request's host, chosen in a round; it is the answer once its claim lands."""
+
+    index: int
+    request: _Request
+    selections: list[Selection]
+    write: ConsumerWrite
+    placed: PlacedInstance
+    group: str | None
 
 
 class Scheduler:
-    """Nova's filter scheduler; thread-safe (decisions run in parallel, claims
-    are serialised by the database)."""
+    """Nova's filter scheduler; thread-safe: concurrent calls are decided in
+    rounds, one round at a time (the database still serialises the claims of
+    several processes)."""
 
     def __init__(
         self,
@@ -175,6 +228,9 @@ class Scheduler:
         self._rng = rng or random.SystemRandom()
         self._owner_lock = threading.Lock()
         self._owner_cache: dict[tuple[str, str], Any] = {}
+        self._rounds: Coalescer[_Request, list[list[Selection]]] = Coalescer(
+            self._decide_round, max(1, settings.round_size)
+        )
 
     @classmethod
     def from_conf(
@@ -210,6 +266,7 @@ class Scheduler:
         settings, request_filters = settings_from_conf(conf)
         self.filters, self.weighers = filters, weighers
         self.settings, self.request_filters = settings, request_filters
+        self._rounds.max_round = max(1, settings.round_size)
 
     @property
     def _judges_candidates(self) -> bool:
@@ -230,9 +287,14 @@ class Scheduler:
 
         Without instance uuids (Nova's legacy callers) hosts are chosen for
         `spec.num_instances` instances and nothing is claimed.
+
+        Concurrent calls are decided in rounds, one round at a time (so a
+        server group's requests always see each other's hosts), see
+        `_decide_round`.
         """
         try:
-            selections = self._select(spec, list(instance_uuids), return_alternates)
+            request = _Request(spec, tuple(instance_uuids), return_alternates)
+            selections = self._rounds.submit(request)
         except NoValidHost as exc:
             metrics.record_scheduling("no_valid_host")
             if isinstance(exc.detail, Explanation):
@@ -260,7 +322,7 @@ class Scheduler:
                 ranked.batch.provider_uuid[row],
                 float(ranked.scores[row]) if len(ranked.scores) else 0.0,
             )
-            for row in ranked.order[:RANKED_SHOWN]
+            for row in ranked.order.first(RANKED_SHOWN)
         ]
         return Explanation(
             hosts_total=search.hosts_total,
@@ -303,6 +365,173 @@ class Scheduler:
             self._give_back(claimed)
             raise
         return results
+
+    # --- rounds: concurrent requests decided together ------------------------------
+
+    def _decide_round(
+        self, requests: Sequence[_Request]
+    ) -> list[list[list[Selection]] | BaseException]:
+        """Decide the requests queued while the last round ran.
+
+        Single-instance requests that ask the same thing (an equivalence
+        class: the same spec but for the instance) share one search, and each
+        choice is consumed in the batch before the next, as for the instances
+        of one request. The claims of all classes land in one transaction,
+        each accepted or refused on its own; a refused one (another process
+        took the room meanwhile) is decided again on its own. Other requests
+        (several instances, or none named) are decided one by one after that.
+        """
+        metrics.record_round(len(requests))
+        outcomes: dict[int, list[list[Selection]] | BaseException] = {}
+        todo = list(enumerate(requests))
+        while todo:
+            todo = self._round(todo, outcomes)
+        return [outcomes[i] for i in range(len(requests))]
+
+    def _round(
+        self,
+        todo: list[tuple[int, _Request]],
+        outcomes: dict[int, list[list[Selection]] | BaseException],
+    ) -> list[tuple[int, _Request]]:
+        """One pass over the queued requests; returns those left for the next pass.
+
+        The requests of a server group must see each other's hosts, so each
+        group is decided by one class or one request per pass; an instance
+        named twice waits for the next pass too (its first claim lands first).
+        """
+        classes: dict[str, list[tuple[int, _Request]]] = {}
+        alone: list[tuple[int, _Request]] = []
+        later: list[tuple[int, _Request]] = []
+        named: set[str] = set()
+        group_taker: dict[str, str] = {}
+        for i, request in todo:
+            key = (
+                f"alone {i}"
+                if request.uuid is None
+                else repr(dataclasses.replace(request.spec, instance_uuid=None))
+            )
+            group = _group_uuid(request.spec)
+            if not named.isdisjoint(request.uuids) or (
+                group is not None and group_taker.setdefault(group, key) != key
+            ):
+                later.append((i, request))
+                continue
+            named.update(request.uuids)
+            if request.uuid is None:
+                alone.append((i, request))
+            else:
+                classes.setdefault(key, []).append((i, request))
+        decided: list[_Decided] = []
+        for members in classes.values():
+            self._decide_class(members, outcomes, decided)
+        for i, request in [*self._commit(decided, outcomes), *alone]:
+            outcomes[i] = self._decide_alone(request)
+        return later
+
+    def _decide_class(
+        self,
+        members: list[tuple[int, _Request]],
+        outcomes: dict[int, list[list[Selection]] | BaseException],
+        decided: list[_Decided],
+    ) -> None:
+        """One search for requests that ask the same thing, then a host for each."""
+        try:
+            search, spec = self._search(members[0][1].spec)
+        except Exception as exc:
+            for i, _ in members:
+                outcomes[i] = exc
+            return
+        if search.refusal is not None:
+            explanation = self._refused(search)
+            for i, _ in members:
+                outcomes[i] = NoValidHost(explanation.summary(), explanation)
+            return
+        batch = search.batch
+        for i, request in members:
+            try:
+                mine = dataclasses.replace(spec, instance_uuid=request.spec.instance_uuid)
+                ranked = self._rank(search, batch, mine, 0, explain=False)
+                row = self._pick(search, ranked)
+                if row is None:
+                    outcomes[i] = self._no_valid_host(search, batch, mine, 0, 0)
+                    continue
+                selections = self._selections(search, ranked, row, set(), request.return_alternates)
+                candidate = search.offered[ranked.batch.provider_uuid[row]][0]
+                write, placed = self._claim_records(
+                    request.uuids[0], mine, ranked.batch, row, candidate
+                )
+                group = mine.instance_group.uuid if mine.instance_group is not None else None
+                decided.append(_Decided(i, request, selections, write, placed, group))
+                batch_row = row if ranked.rows is None else int(ranked.rows[row])
+                spec = self._consume(search, batch, batch_row, mine, request.uuids[0])
+            except Exception as exc:
+                outcomes[i] = exc
+
+    def _pick(self, search: _Search, ranked: _Ranked) -> int | None:
+        """The best-ranked host with room for one of its candidates, which is moved
+        to the front of the host's candidates (the one claimed and consumed)."""
+        batch = ranked.batch
+        for row in ranked.order:
+            provider = batch.provider_uuid[row]
+            candidates = search.offered.get(provider) or []
+            for candidate in candidates:
+                if _fits(batch, row, candidate):
+                    if candidate is not candidates[0]:
+                        search.offered[provider] = [candidate] + [
+                            c for c in candidates if c is not candidate
+                        ]
+                    return row
+        return None
+
+    def _commit(
+        self,
+        decided: list[_Decided],
+        outcomes: dict[int, list[list[Selection]] | BaseException],
+    ) -> list[tuple[int, _Request]]:
+        """Write the round's claims and instance records in one transaction; the
+        requests whose claim was refused are returned, to be decided alone."""
+        if not decided:
+            return []
+        owners: dict[str, Any] = {}
+        for d in decided:
+            owners.update(self._owners(d.write.consumer))
+
+        def work(conn: Any) -> BatchOutcome:
+            outcome = claim_each_in(conn, [d.write for d in decided], owners)
+            accepted = set(outcome.accepted)
+            landed = [d for d in decided if d.placed.uuid in accepted]
+            record_new_in(
+                conn,
+                [d.placed for d in landed],
+                {d.placed.uuid: d.group for d in landed if d.group is not None},
+            )
+            return outcome
+
+        try:
+            outcome = run_write(self.db, self.settings.claim_retries, work)
+        except Exception:
+            # One bad record (a group deleted meanwhile, say) must not fail the
+            # others: each request is decided again on its own.
+            LOG.exception("the claims of a round of %d failed; deciding each alone", len(decided))
+            outcome = BatchOutcome()
+        for uuid, why in outcome.refused.items():
+            if not isinstance(why, ConsumerExists):
+                LOG.info("claim of %s refused in its round: %s", uuid, why)
+                metrics.record_claim_conflict("next_host")
+        accepted = set(outcome.accepted)
+        retry = []
+        for d in decided:
+            if d.placed.uuid in accepted:
+                outcomes[d.index] = [d.selections]
+            else:
+                retry.append((d.index, d.request))
+        return retry
+
+    def _decide_alone(self, request: _Request) -> list[list[Selection]] | BaseException:
+        try:
+            return self._select(request.spec, list(request.uuids), request.return_alternates)
+        except Exception as exc:
+            return exc
 
     def _with_current_group(self, spec: RequestSpec) -> RequestSpec:
         """The spec with its server group as the store knows it now (members' hosts)."""
@@ -443,6 +672,8 @@ class Scheduler:
     ) -> _Ranked:
         """Filters then weighers for the index-th instance of the request."""
         stages: list[StageReport] = []
+        ranked_in = batch
+        rows: Ints | None = None
         if not search.forced:
             for host_filter in self.filters:
                 if len(batch) == 0:
@@ -459,21 +690,31 @@ class Scheduler:
                     stages.append(StageReport(host_filter.name, len(batch), kept, reasons))
                 if not passed.all():
                     batch = batch.take(passed)
+                    rows = np.flatnonzero(passed) if rows is None else rows[passed]
                 if hasattr(host_filter, "passing_candidates") and batch.candidate_mappings:
                     self._keep_fitting_candidates(search, host_filter, batch, spec)
         if len(batch) == 0:
-            return _Ranked(batch, [], np.zeros(0), stages)
-        scores = combine(self.weighers, batch, spec)
-        order = np.argsort(-scores, kind="stable").tolist()
+            return _Ranked(batch, Ranking(np.zeros(0), 1), np.zeros(0), stages, rows)
+        scores = self._weights(search, ranked_in, spec).scores(batch, spec, rows)
+        subset = max(1, min(self.settings.host_subset_size, len(batch)))
+        order = Ranking(scores, max(subset, self.settings.max_attempts) + HEAD_MARGIN)
+        head = order.head
         if self.settings.shuffle_best_same_weighed_hosts:
-            best = [row for row in order if scores[row] == scores[order[0]]]
+            # Every host with the best score is in the head.
+            best = [row for row in head if scores[row] == scores[head[0]]]
             self._rng.shuffle(best)
-            order = best + order[len(best) :]
-        subset = max(1, min(self.settings.host_subset_size, len(order)))
-        pick = order[self._rng.randrange(subset)]
-        order.remove(pick)
-        order.insert(0, pick)
-        return _Ranked(batch, order, scores, stages)
+            head[: len(best)] = best
+        pick = head[self._rng.randrange(subset)]
+        head.remove(pick)
+        head.insert(0, pick)
+        return _Ranked(batch, order, scores, stages, rows)
+
+    def _weights(self, search: _Search, batch: HostBatch, spec: RequestSpec) -> BatchWeights:
+        """The search's BatchWeights for `batch`, made anew for another batch."""
+        weights = search.weights
+        if weights is None or weights.batch is not batch or weights.weighers is not self.weighers:
+            weights = search.weights = BatchWeights(self.weighers, batch, spec)
+        return weights
 
     def _keep_fitting_candidates(
         self, search: _Search, host_filter: HostFilter, batch: HostBatch, spec: RequestSpec
@@ -529,9 +770,10 @@ class Scheduler:
                 self._owner_cache[key] = owner
         return {spec.uuid: owner}
 
-    def _claim(
+    def _claim_records(
         self, uuid: str, spec: RequestSpec, batch: HostBatch, row: int, candidate: Candidate
-    ) -> bool:
+    ) -> tuple[ConsumerWrite, PlacedInstance]:
+        """The allocations and the instance record a claim of `candidate` writes."""
         consumer = ConsumerSpec(
             uuid=uuid,
             project_id=spec.project_id,
@@ -551,8 +793,14 @@ class Scheduler:
             flavor=_flavor_record(spec),
             image_properties=dict(spec.image.properties),
         )
+        return write, placed
+
+    def _claim(
+        self, uuid: str, spec: RequestSpec, batch: HostBatch, row: int, candidate: Candidate
+    ) -> bool:
+        write, placed = self._claim_records(uuid, spec, batch, row, candidate)
         group = spec.instance_group.uuid if spec.instance_group is not None else None
-        owners = self._owners(consumer)
+        owners = self._owners(write.consumer)
 
         def work(conn: Any) -> None:
             replace_in(conn, [write], owners)
@@ -711,6 +959,14 @@ class Scheduler:
             summary += f" (instance {index + 1} of the request)"
         LOG.info("no valid host: %s", summary)
         return NoValidHost(summary, explanation)
+
+
+def _group_uuid(spec: RequestSpec) -> str | None:
+    """The server group a request joins: its instance group, or the `group` hint."""
+    if spec.instance_group is not None:
+        return spec.instance_group.uuid
+    hint = spec.scheduler_hints.get("group")
+    return hint[0] if hint else None
 
 
 def _fits(batch: HostBatch, row: int, candidate: Candidate) -> bool:

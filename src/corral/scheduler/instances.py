@@ -65,6 +65,25 @@ def record_placed_in(
         add_members_in(conn, group_uuid, [i.uuid for i in placed])
 
 
+def record_new_in(
+    conn: Connection, placed: Sequence[PlacedInstance], groups: dict[str, str]
+) -> None:
+    """`record_placed_in` for many instances at once, in few statements: those
+    not recorded yet are inserted together, the rest updated one by one;
+    `groups` maps instance uuid to the server group it joins."""
+    now = utcnow()
+    known = store.existing_uuids(conn, [i.uuid for i in placed])
+    for instance in placed:
+        if instance.uuid in known:
+            record_placed_in(conn, [instance])
+    store.insert_many(conn, [(i.uuid, i.values()) for i in placed if i.uuid not in known], now)
+    members: dict[str, list[str]] = {}
+    for instance_uuid, group_uuid in groups.items():
+        members.setdefault(group_uuid, []).append(instance_uuid)
+    for group_uuid, instance_uuids in members.items():
+        add_members_in(conn, group_uuid, instance_uuids)
+
+
 def record_placed(
     db: Database, placed: Sequence[PlacedInstance], group_uuid: str | None = None
 ) -> None:

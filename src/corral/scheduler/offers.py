@@ -92,6 +92,13 @@ def offers_by_root(state: IndexState, result: CandidateResult) -> dict[str, Sequ
             # search's order, hosts come in the order of their first row.
             roots = per_group[0]
             order = np.argsort(roots, kind="stable")
+            if not (np.diff(roots[order]) == 0).any():
+                # One candidate per host (compute nodes without nested
+                # providers): every row is its own host, in the search's order.
+                source = CandidateSource(result)
+                uuid = state.uuid
+                return {uuid[root]: HostOffers(source, [row])
+                        for row, root in enumerate(roots.tolist())}  # fmt: skip
             runs = np.split(order, np.flatnonzero(np.diff(roots[order])) + 1)
             runs.sort(key=lambda run: int(run[0]))
             for run in runs:

@@ -88,8 +88,7 @@ def run_rpc_worker(spec: RpcWorkerSpec) -> None:
         host=conf.host or socket.gethostname(),
         exchange=conf.control_exchange,
         max_message_bytes=conf.scheduler.max_rpc_message_bytes,
-        # As many messages in hand as database connections to serve them.
-        threads=conf.placement_database.max_pool_size,
+        threads=conf.executor_thread_pool_size,
     )
     try:
         server = start_server(settings, scheduler=scheduler, db=db)

@@ -159,6 +159,40 @@ def insert(
     return int(new_id)
 
 
+@dataclass(frozen=True, slots=True)
+class NewConsumer:
+    uuid: str
+    project_id: int
+    user_id: int
+    consumer_type_id: int | None
+    generation: int
+
+
+def insert_many(conn: Connection, rows: Iterable[NewConsumer], now: datetime.datetime) -> bool:
+    """Insert consumers in one statement; False when one of them exists already.
+
+    A False leaves the transaction unusable on PostgreSQL: the caller redoes it.
+    """
+    values = [
+        {
+            "uuid": r.uuid,
+            "project_id": r.project_id,
+            "user_id": r.user_id,
+            "consumer_type_id": r.consumer_type_id,
+            "generation": r.generation,
+            "created_at": now,
+        }
+        for r in rows
+    ]
+    if not values:
+        return True
+    try:
+        conn.execute(_consumers.insert(), values)
+    except IntegrityError:
+        return False
+    return True
+
+
 def update(
     conn: Connection,
     consumer_id: int,

@@ -124,6 +124,44 @@ def insert(conn: Connection, uuid: str, values: InstanceValues, now: datetime.da
     return new_id
 
 
+def existing_uuids(conn: Connection, uuids: Collection[str]) -> set[str]:
+    """Which of these instance uuids are recorded."""
+    found: set[str] = set()
+    for chunk in in_chunks(uuids):
+        found.update(
+            conn.execute(select(_instances.c.uuid).where(_instances.c.uuid.in_(chunk))).scalars()
+        )
+    return found
+
+
+def insert_many(
+    conn: Connection, rows: Collection[tuple[str, InstanceValues]], now: datetime.datetime
+) -> list[int]:
+    """Record new instances in one statement; InstanceExists when one is recorded already
+    (which leaves the transaction to be rolled back)."""
+    if not rows:
+        return []
+    # Not asdict: it deep-copies the flavor and image dicts of every row.
+    values = [
+        {
+            "uuid": uuid,
+            "created_at": now,
+            "updated_at": now,
+            **{name: getattr(v, name) for name in _VALUE_COLUMNS},
+        }
+        for uuid, v in rows
+    ]
+    try:
+        ids = [
+            int(i)
+            for i in conn.execute(_instances.insert().returning(_instances.c.id), values).scalars()
+        ]
+    except IntegrityError:
+        raise InstanceExists(", ".join(uuid for uuid, _ in rows)) from None
+    host_changes.record(conn, host_changes.INSTANCES, ids)
+    return ids
+
+
 def update(
     conn: Connection, instance_id: int, values: InstanceValues, now: datetime.datetime
 ) -> None:

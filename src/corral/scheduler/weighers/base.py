@@ -33,6 +33,12 @@ class HostWeigher:
     aggregate_key: ClassVar[str]
     minval: ClassVar[float | None] = None
     maxval: ClassVar[float | None] = None
+    # whether the raw weights read what choosing a host changes in the batch
+    # (usage, instance counts, instances, the server group's hosts); False lets
+    # them be reused for the next instance weighed over the same batch
+    reads_consumption: ClassVar[bool] = True
+    # whether weigh() may raise WeigherError (then it runs even with multiplier 0)
+    can_refuse: ClassVar[bool] = False
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from corral.scheduler.batch import Floats, HostBatch
+from corral.scheduler.batch import Floats, HostBatch, Ints
 from corral.scheduler.spec import RequestSpec
 from corral.scheduler.weighers.base import HostWeigher
 
@@ -30,21 +30,74 @@ def normalize(weights: Floats, minval: float | None = None, maxval: float | None
     return (weights - low) / (high - low)
 
 
-def weighed(weigher: HostWeigher, batch: HostBatch, spec: RequestSpec) -> Floats:
-    """One weigher's contribution: multiplier x normalised weight, per host."""
+def _raw(weigher: HostWeigher, batch: HostBatch, spec: RequestSpec) -> Floats:
+    """Raw weights clamped to the weigher's minval/maxval."""
     raw = np.asarray(weigher.weigh(batch, spec), dtype=np.float64).reshape(len(batch))
     if weigher.minval is not None:
         raw = np.maximum(raw, weigher.minval)
     if weigher.maxval is not None:
         raw = np.minimum(raw, weigher.maxval)
-    return weigher.multipliers(batch) * normalize(raw, weigher.minval, weigher.maxval)
+    return raw
 
 
 def combine(weighers: Sequence[HostWeigher], batch: HostBatch, spec: RequestSpec) -> Floats:
     """The total weight of every host (higher is better)."""
-    total = np.zeros(len(batch), dtype=np.float64)
-    if len(batch) <= 1:
+    return BatchWeights(weighers, batch, spec).scores(batch, spec)
+
+
+class BatchWeights:
+    """Weighing one batch again and again (one instance after another), with
+    what cannot change between the instances worked out once.
+
+    A weigher's multipliers depend only on the hosts' aggregates and the
+    options; the raw weights of a weigher that reads nothing an instance's
+    consumption changes (`HostWeigher.reads_consumption` False) stay too. A
+    weigher whose multiplier is 0 on every host adds nothing and is skipped,
+    unless it can refuse the request (MetricsWeigher), as Nova weighs it then.
+    `scores` takes the batch (or a sub-batch of it, `rows`) as it is now.
+    """
+
+    def __init__(
+        self, weighers: Sequence[HostWeigher], batch: HostBatch, spec: RequestSpec
+    ) -> None:
+        self.weighers = weighers
+        self.batch = batch
+        self._multipliers = [w.multipliers(batch) for w in weighers]
+        self._active = [
+            i for i, w in enumerate(weighers) if w.can_refuse or self._multipliers[i].any()
+        ]
+        self._static_raw = {
+            i: _raw(weighers[i], batch, spec)
+            for i in self._active
+            if not weighers[i].reads_consumption and len(batch) > 1
+        }
+        # The static weighers' share of the scores of the whole batch.
+        self._static_total = np.zeros(len(batch), dtype=np.float64)
+        for i, raw in self._static_raw.items():
+            weigher = weighers[i]
+            self._static_total += self._multipliers[i] * normalize(
+                raw, weigher.minval, weigher.maxval
+            )
+        self._dynamic = [i for i in self._active if i not in self._static_raw]
+
+    def scores(self, batch: HostBatch, spec: RequestSpec, rows: Ints | None = None) -> Floats:
+        """The total weight of every host of `batch`: `self.batch` itself, or its
+        `rows` (a sub-batch the filters left)."""
+        if len(batch) <= 1:
+            return np.zeros(len(batch), dtype=np.float64)
+        if rows is None:
+            total = self._static_total.copy()
+            weighing = self._dynamic
+        else:
+            total = np.zeros(len(batch), dtype=np.float64)
+            weighing = self._active
+        for i in weighing:
+            weigher = self.weighers[i]
+            raw = self._static_raw.get(i)
+            if raw is None:
+                raw = _raw(weigher, batch, spec)
+            elif rows is not None:
+                raw = raw[rows]
+            multipliers = self._multipliers[i] if rows is None else self._multipliers[i][rows]
+            total += multipliers * normalize(raw, weigher.minval, weigher.maxval)
         return total
-    for weigher in weighers:
-        total += weighed(weigher, batch, spec)
-    return total

@@ -16,6 +16,7 @@ class CrossCellWeigher(HostWeigher):
     name = "CrossCellWeigher"
     multiplier_option = ("filter_scheduler", "cross_cell_move_weight_multiplier")
     aggregate_key = "cross_cell_move_weight_multiplier"
+    reads_consumption = False
 
     def weigh(self, batch: HostBatch, spec: RequestSpec) -> Floats:
         dest = spec.requested_destination

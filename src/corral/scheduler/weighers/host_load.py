@@ -36,6 +36,7 @@ class BuildFailureWeigher(HostWeigher):
     name = "BuildFailureWeigher"
     multiplier_option = ("filter_scheduler", "build_failure_weight_multiplier")
     aggregate_key = "build_failure_weight_multiplier"
+    reads_consumption = False
 
     def multipliers(self, batch: HostBatch) -> Floats:
         return -1 * super().multipliers(batch)
@@ -50,6 +51,7 @@ class HypervisorVersionWeigher(HostWeigher):
     name = "HypervisorVersionWeigher"
     multiplier_option = ("filter_scheduler", "hypervisor_version_weight_multiplier")
     aggregate_key = "hypervisor_version_weight_multiplier"
+    reads_consumption = False
 
     def weigh(self, batch: HostBatch, spec: RequestSpec) -> Floats:
         return floats(batch.hypervisor_version, len(batch))

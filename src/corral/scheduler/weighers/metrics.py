@@ -27,6 +27,8 @@ class MetricsWeigher(HostWeigher):
     name = "MetricsWeigher"
     multiplier_option = ("metrics", "weight_multiplier")
     aggregate_key = "metrics_weight_multiplier"
+    reads_consumption = False
+    can_refuse = True
 
     def weigh(self, batch: HostBatch, spec: RequestSpec) -> Floats:
         setting = parse_options(self.conf.metrics.weight_setting, float)

@@ -19,10 +19,12 @@ class PCIWeigher(HostWeigher):
     name = "PCIWeigher"
     multiplier_option = ("filter_scheduler", "pci_weight_multiplier")
     aggregate_key = "pci_weight_multiplier"
+    reads_consumption = False
 
     def weigh(self, batch: HostBatch, spec: RequestSpec) -> Floats:
-        return np.fromiter(
-            (MAX_DEVS - min(free_devices(pools), MAX_DEVS - 1) for pools in batch.pci_stats),
-            dtype=np.float64,
-            count=len(batch),
-        )
+        # Most hosts have no PCI pools: they all weigh MAX_DEVS, set at once.
+        weights = np.full(len(batch), MAX_DEVS, dtype=np.float64)
+        for row, pools in enumerate(batch.pci_stats):
+            if pools:
+                weights[row] = MAX_DEVS - min(free_devices(pools), MAX_DEVS - 1)
+        return weights
