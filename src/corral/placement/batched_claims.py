@@ -73,7 +73,7 @@ def claim_each_in(
         else:
             todo.append(w)
 
-    providers = provider_store.get_by_uuids(conn, {p for w in todo for p in w.allocations})
+    providers = provider_store.ids_by_uuid(conn, {p for w in todo for p in w.allocations})
     class_ids = resource_classes.ids_for_names(
         conn, {rc for w in todo for res in w.allocations.values() for rc in res}
     )
@@ -134,22 +134,19 @@ def claim_each_in(
 
 def _claims(
     write: ConsumerWrite,
-    providers: dict[str, provider_store.ProviderRow],
+    providers: dict[str, int],
     class_ids: dict[str, int],
 ) -> list[Claim]:
     claims = []
+    uuid = write.consumer.uuid
     for provider_uuid, resources in write.allocations.items():
-        provider = providers.get(provider_uuid)
-        if provider is None:
+        provider_id = providers.get(provider_uuid)
+        if provider_id is None:
             raise _no_provider(provider_uuid)
         for name, amount in resources.items():
             if name not in class_ids:
                 raise ResourceClassNotFound(name)
-            claims.append(
-                Claim(
-                    write.consumer.uuid, provider.id, provider.uuid, class_ids[name], name, amount
-                )
-            )
+            claims.append(Claim(uuid, provider_id, provider_uuid, class_ids[name], name, amount))
     return claims
 
 

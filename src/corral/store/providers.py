@@ -70,6 +70,15 @@ def get_by_uuid(conn: Connection, uuid: str) -> ProviderRow | None:
     return _row(row) if row is not None else None
 
 
+def ids_by_uuid(conn: Connection, uuids: Iterable[str]) -> dict[str, int]:
+    """uuid -> id of the providers that exist (no joins, no timestamps)."""
+    wanted = list(set(uuids))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(_rp.c.uuid, _rp.c.id).where(_rp.c.uuid.in_(wanted)))
+    return {r.uuid: r.id for r in rows}
+
+
 def get_by_uuids(conn: Connection, uuids: Iterable[str]) -> dict[str, ProviderRow]:
     wanted = list(set(uuids))
     if not wanted:
