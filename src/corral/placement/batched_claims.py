@@ -62,7 +62,7 @@ def claim_each_in(
     if len(set(uuids)) != len(uuids):
         raise ValueError("a batch of claims names a consumer twice")
     outcome = BatchOutcome()
-    existing = consumer_store.get_by_uuids(conn, uuids)
+    existing = consumer_store.existing_uuids(conn, uuids)
     todo: list[ConsumerWrite] = []
     for w in writes:
         uuid = w.consumer.uuid

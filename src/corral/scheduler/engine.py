@@ -163,6 +163,8 @@ class _Search:
     forced: bool = False
     # what weighing the last batch ranked worked out once, for the next instance
     weights: BatchWeights | None = None
+    # the masks of the filters that do not read consumption, for one batch
+    static_masks: tuple[HostBatch, dict[HostFilter, Mask]] | None = None
 
 
 @dataclass
@@ -680,7 +682,7 @@ class Scheduler:
                     break
                 if not host_filter.run_filter_for_index(index):
                     continue
-                passed = host_filter.filter(batch, spec)
+                passed = self._filter_mask(search, host_filter, batch, spec, batch is ranked_in)
                 if explain:
                     reasons: dict[str, int] = {}
                     if not passed.all():
@@ -708,6 +710,27 @@ class Scheduler:
         head.remove(pick)
         head.insert(0, pick)
         return _Ranked(batch, order, scores, stages, rows)
+
+    def _filter_mask(
+        self,
+        search: _Search,
+        host_filter: HostFilter,
+        batch: HostBatch,
+        spec: RequestSpec,
+        unfiltered: bool,
+    ) -> Mask:
+        """The filter's verdict on `batch`; on the batch as ranking found it
+        (`unfiltered`), kept for the next instance when no choice can change
+        it (`reads_consumption` False)."""
+        if host_filter.reads_consumption or not unfiltered:
+            return host_filter.filter(batch, spec)
+        cached = search.static_masks
+        if cached is None or cached[0] is not batch:
+            cached = search.static_masks = (batch, {})
+        mask = cached[1].get(host_filter)
+        if mask is None:
+            mask = cached[1][host_filter] = host_filter.filter(batch, spec)
+        return mask
 
     def _weights(self, search: _Search, batch: HostBatch, spec: RequestSpec) -> BatchWeights:
         """The search's BatchWeights for `batch`, made anew for another batch."""

@@ -35,6 +35,16 @@ class ConsumerRow:
     consumer_type_id: int | None
 
 
+def existing_uuids(conn: Connection, uuids: Iterable[str]) -> set[str]:
+    """Which of these consumers exist."""
+    wanted = list(set(uuids))
+    if not wanted:
+        return set()
+    return set(
+        conn.execute(select(_consumers.c.uuid).where(_consumers.c.uuid.in_(wanted))).scalars()
+    )
+
+
 def get_by_uuids(conn: Connection, uuids: Iterable[str]) -> dict[str, ConsumerRow]:
     wanted = list(set(uuids))
     if not wanted:

@@ -21,6 +21,7 @@ class AggregateInstanceExtraSpecsFilter(HostFilter):
     """
 
     name = "AggregateInstanceExtraSpecsFilter"
+    reads_consumption = False
     run_filter_once_per_request = True
 
     def _failing_key(self, aggregates: list[Aggregate], spec: RequestSpec) -> str | None:

@@ -16,6 +16,7 @@ class AggregateMultiTenancyIsolation(HostFilter):
     keys of all its aggregates together); other hosts take anyone."""
 
     name = "AggregateMultiTenancyIsolation"
+    reads_consumption = False
     run_filter_once_per_request = True
     reason = "aggregate reserved for other projects"
 

@@ -13,6 +13,7 @@ class AllHostsFilter(HostFilter):
     """Every host passes."""
 
     name = "AllHostsFilter"
+    reads_consumption = False
     run_filter_once_per_request = True
 
     def host_mask(self, batch: HostBatch, spec: RequestSpec) -> Mask:

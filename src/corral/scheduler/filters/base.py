@@ -59,6 +59,10 @@ class HostFilter:
     run_on_rebuild: ClassVar[bool] = False
     # The phrase for a removed host when a filter has only one reason.
     reason: ClassVar[str] = "rejected"
+    # whether the verdict reads what choosing a host changes in the batch
+    # (usage, instances, the server group's hosts); False lets a batch's mask
+    # be reused for the next instance ranked over the same batch
+    reads_consumption: ClassVar[bool] = True
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf

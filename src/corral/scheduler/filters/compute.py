@@ -13,6 +13,7 @@ class ComputeFilter(HostFilter):
     """Nova: a disabled service fails, then one not heard from (servicegroup down)."""
 
     name = "ComputeFilter"
+    reads_consumption = False
     run_filter_once_per_request = True
 
     def host_mask(self, batch: HostBatch, spec: RequestSpec) -> Mask:

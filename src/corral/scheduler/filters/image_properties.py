@@ -59,6 +59,7 @@ class ImagePropertiesFilter(HostByHostFilter):
     """
 
     name = "ImagePropertiesFilter"
+    reads_consumption = False
     run_filter_once_per_request = True
     run_on_rebuild = True
 

@@ -19,6 +19,7 @@ class IsolatedHostsFilter(HostFilter):
     """
 
     name = "IsolatedHostsFilter"
+    reads_consumption = False
     run_filter_once_per_request = True
     run_on_rebuild = True
 

@@ -14,6 +14,7 @@ class MetricsFilter(HostFilter):
     """Nova: a host passes when it has every metric named in [metrics] weight_setting."""
 
     name = "MetricsFilter"
+    reads_consumption = False
 
     def keys(self) -> set[str]:
         return {key for key, _ in parse_options(self.conf.metrics.weight_setting, float)}

@@ -98,6 +98,11 @@ class BatchWeights:
                 raw = _raw(weigher, batch, spec)
             elif rows is not None:
                 raw = raw[rows]
+            # normalize(), inline: a weigher whose weights are all equal adds 0.
+            high = float(raw.max()) if weigher.maxval is None else float(weigher.maxval)
+            low = float(raw.min()) if weigher.minval is None else float(weigher.minval)
+            if low == high:
+                continue
             multipliers = self._multipliers[i] if rows is None else self._multipliers[i][rows]
-            total += multipliers * normalize(raw, weigher.minval, weigher.maxval)
+            total += multipliers * ((raw - low) / (high - low))
         return total
