@@ -81,7 +81,12 @@ class Coalescer(Generic[T, R]):
                     self._done.wait()
                     continue
                 self._busy = True
-                self._wait_for_company()
+                try:
+                    self._wait_for_company()
+                except BaseException:  # interrupted while waiting: let another decide
+                    self._busy = False
+                    self._done.notify_all()
+                    raise
                 self._run_round()
         outcome = slot.outcome
         if isinstance(outcome, BaseException):
