@@ -7,6 +7,7 @@ CORRAL_REQUIRE_SERVICES=1 (as in CI), where an absent server is a failure.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +26,7 @@ PG_ADMIN_URL = os.environ.get(
     "CORRAL_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_SERVICES = os.environ.get("CORRAL_REQUIRE_SERVICES") == "1"
+RABBIT_URL = os.environ.get("CORRAL_TEST_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
 
 
 def _service_missing(what: str, why: Exception) -> None:
@@ -32,6 +34,16 @@ def _service_missing(what: str, why: Exception) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"CORRAL_REQUIRE_SERVICES=1 but {msg}")
     pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def rabbit_url() -> str:
+    """The RabbitMQ the RPC tests talk to, once it answers on 127.0.0.1:5672."""
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=3).close()
+    except OSError as exc:
+        _service_missing("RabbitMQ at 127.0.0.1:5672", exc)
+    return RABBIT_URL
 
 
 @pytest.fixture(scope="session")

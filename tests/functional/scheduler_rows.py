@@ -5,6 +5,7 @@ refused request changed anything."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,20 +32,33 @@ SCHEDULER_TABLES = (
 
 
 def create_provider(
-    api: PlacementClient, name: str, inventory: dict[str, int] | None = None
+    api: PlacementClient, name: str, inventory: Mapping[str, int | Mapping[str, Any]] | None = None
 ) -> str:
+    """A provider with these inventories: class -> total, or -> a whole inventory record."""
     resp = api.post("/resource_providers", json={"name": name})
     assert resp.status_code == 200, resp.text
     rp = str(resp.json()["uuid"])
     if inventory:
+        records = {
+            rc: dict(value) if isinstance(value, Mapping) else {"total": value}
+            for rc, value in inventory.items()
+        }
         resp = api.put(
             f"/resource_providers/{rp}/inventories",
-            json={
-                "resource_provider_generation": 0,
-                "inventories": {rc: {"total": total} for rc, total in inventory.items()},
-            },
+            json={"resource_provider_generation": 0, "inventories": records},
         )
         assert resp.status_code == 200, resp.text
+    return rp
+
+
+def compute_host(
+    api: PlacementClient, name: str, inventory: Mapping[str, int | Mapping[str, Any]]
+) -> str:
+    """A provider with this inventory, registered as a compute host and up; its uuid."""
+    rp = create_provider(api, name, inventory)
+    register(api, name, provider=rp)
+    resp = api.post(f"{ROOT}/hosts/{name}/heartbeat")
+    assert resp.status_code in (200, 204), resp.text
     return rp
 
 

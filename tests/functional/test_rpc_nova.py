@@ -19,7 +19,6 @@ import copy
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -31,14 +30,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import _service_missing
+from tests.conftest import RABBIT_URL, _service_missing
 from tests.functional.test_launcher import HEADERS, Service
 
 NOVA_VERSION = "34.0.0"
 NOVA_VENV = Path(os.environ.get("CORRAL_NOVA_VENV", Path.home() / ".cache" / "corral-nova34-venv"))
 CLIENT = Path(__file__).with_name("nova_scheduler_client.py")
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "nova"
-RABBIT_URL = os.environ.get("CORRAL_TEST_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
 MAX_MESSAGE_BYTES = 65_536
 
 HOST_INVENTORY = {"VCPU": 8, "MEMORY_MB": 16_384, "DISK_GB": 200}
@@ -75,15 +73,6 @@ def nova_python() -> Path:
         _service_missing(f"a virtualenv with nova=={NOVA_VERSION} from PyPI", exc)
     print(f"built {NOVA_VENV} in {time.monotonic() - started:.0f} s", file=sys.stderr)
     return python
-
-
-@pytest.fixture(scope="session")
-def rabbit_url() -> str:
-    try:
-        socket.create_connection(("127.0.0.1", 5672), timeout=3).close()
-    except OSError as exc:
-        _service_missing("RabbitMQ at 127.0.0.1:5672", exc)
-    return RABBIT_URL
 
 
 class RpcService:

@@ -11,14 +11,13 @@ returned. Requests that find the cloud full get NoValidHost.
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from corral.store import migrate
 from corral.store.database import Database
-from tests.conftest import _service_missing, _truncate
+from tests.conftest import _truncate
 from tests.functional.rpc_cluster import (
     add_hosts,
     check_invariants,
@@ -26,22 +25,12 @@ from tests.functional.rpc_cluster import (
     request_spec,
     schedule,
 )
-from tests.functional.test_rpc_nova import RABBIT_URL
 
 HOSTS = 100
 REQUESTS = 10_000
 # 100 hosts x 96 VCPU: room for 9,600 one-VCPU instances, so the last
 # requests race for the last places.
 INVENTORY = {"VCPU": 96, "MEMORY_MB": 1_000_000, "DISK_GB": 100_000}
-
-
-@pytest.fixture
-def rabbit_url() -> str:
-    try:
-        socket.create_connection(("127.0.0.1", 5672), timeout=3).close()
-    except OSError as exc:
-        _service_missing("RabbitMQ at 127.0.0.1:5672", exc)
-    return RABBIT_URL
 
 
 @pytest.fixture

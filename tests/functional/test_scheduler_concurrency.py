@@ -42,7 +42,7 @@ from corral.scheduler.spec import Flavor, NoValidHost, RequestSpec
 from corral.store import resource_classes, tables
 from corral.store.database import Database
 from tests.conftest import PlacementClient, make_client
-from tests.functional.scheduler_rows import ROOT, register
+from tests.functional.scheduler_rows import compute_host
 
 PROCESSES = 4
 REQUESTS_PER_PROCESS = 100
@@ -74,17 +74,7 @@ def _seed_cloud(url: str) -> dict[str, str]:
         api = PlacementClient(client)
         for n in range(HOSTS):
             host = f"c{n:02d}"
-            resp = api.post("/resource_providers", json={"name": host})
-            assert resp.status_code == 200, resp.text
-            rp = str(resp.json()["uuid"])
-            resp = api.put(
-                f"/resource_providers/{rp}/inventories",
-                json={"resource_provider_generation": 0, "inventories": INVENTORY},
-            )
-            assert resp.status_code == 200, resp.text
-            register(api, host, provider=rp)
-            assert api.post(f"{ROOT}/hosts/{host}/heartbeat").status_code in (200, 204)
-            providers[host] = rp
+            providers[host] = compute_host(api, host, INVENTORY)
     return providers
 
 

@@ -47,7 +47,7 @@ from corral.conf.scheduler import DEFAULT_ENABLED_FILTERS
 from corral.scheduler.engine import Scheduler
 from corral.scheduler.spec import Flavor, InstanceGroup, NoValidHost, RequestSpec, Selection
 from tests.conftest import PlacementClient
-from tests.functional.scheduler_rows import ROOT, register
+from tests.functional.scheduler_rows import ROOT, compute_host
 from tests.functional.served_app import app_with_options
 
 HOSTS = 100
@@ -146,20 +146,11 @@ def _build_cloud(api: PlacementClient) -> dict[str, str]:
     providers: dict[str, str] = {}
     for n in range(HOSTS):
         host = f"h{n:03d}"
-        rp = _ok(api.post("/resource_providers", json={"name": host}))["uuid"]
         inventories = {
             rc: {"total": total, "reserved": reserved, "allocation_ratio": ratio}
             for rc, (total, reserved, ratio) in KINDS[n % len(KINDS)].items()
         }
-        _ok(
-            api.put(
-                f"/resource_providers/{rp}/inventories",
-                json={"resource_provider_generation": 0, "inventories": inventories},
-            )
-        )
-        register(api, host, provider=rp)
-        _ok(api.post(f"{ROOT}/hosts/{host}/heartbeat"))
-        providers[host] = rp
+        providers[host] = compute_host(api, host, inventories)
     for name, zone, hosts in (("az1-hosts", "az1", AZ1), ("az2-hosts", "az2", AZ2)):
         agg = _ok(
             api.post(
@@ -411,19 +402,9 @@ def test_reserved_vcpus_count_while_filling_hosts(
         *((f"a{n}", 10, 8, 65536) for n in range(3)),
         ("d", 8, 0, 4096),
     ):
-        rp = _ok(api.post("/resource_providers", json={"name": name}))["uuid"]
-        inventories = {
-            "VCPU": {"total": vcpu, "reserved": reserved},
-            "MEMORY_MB": {"total": memory},
-        }
-        _ok(
-            api.put(
-                f"/resource_providers/{rp}/inventories",
-                json={"resource_provider_generation": 0, "inventories": inventories},
-            )
+        compute_host(
+            api, name, {"VCPU": {"total": vcpu, "reserved": reserved}, "MEMORY_MB": memory}
         )
-        register(api, name, provider=rp)
-        _ok(api.post(f"{ROOT}/hosts/{name}/heartbeat"))
     spec = RequestSpec(flavor=Flavor(vcpus=1, memory_mb=128), num_instances=7)
     selections = scheduler.select_destinations(spec, [str(uuid.uuid4()) for _ in range(7)])
     hosts = Counter(choices[0].service_host for choices in selections)

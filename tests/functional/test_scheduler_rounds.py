@@ -24,7 +24,7 @@ from corral.scheduler.engine import Scheduler
 from corral.scheduler.spec import Flavor, NoValidHost, RequestSpec
 from tests.conftest import PlacementClient
 from tests.functional.placement_rows import allocate
-from tests.functional.scheduler_rows import ROOT, create_provider, register
+from tests.functional.scheduler_rows import ROOT, compute_host
 from tests.functional.served_app import app_with_options
 
 FLAVOR = Flavor(vcpus=1, memory_mb=1024, root_gb=10, name="small", flavorid="1")
@@ -38,14 +38,10 @@ def ram_weighed(database_url: str) -> Iterator[tuple[PlacementClient, Scheduler]
     )
 
 
-def hosts(api: PlacementClient, sizes: dict[str, dict[str, int]]) -> dict[str, str]:
-    out = {}
-    for name, inventory in sizes.items():
-        rp = create_provider(api, name, inventory)
-        register(api, name, rp)
-        assert api.post(f"{ROOT}/hosts/{name}/heartbeat").status_code in (200, 204)
-        out[name] = rp
-    return out
+def hosts(
+    api: PlacementClient, sizes: dict[str, dict[str, int | dict[str, Any]]]
+) -> dict[str, str]:
+    return {name: compute_host(api, name, inventory) for name, inventory in sizes.items()}
 
 
 def spec(instance: str) -> RequestSpec:

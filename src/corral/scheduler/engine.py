@@ -538,13 +538,9 @@ class Scheduler:
     def _with_current_group(self, spec: RequestSpec) -> RequestSpec:
         """The spec with its server group as the store knows it now (members' hosts)."""
         group = spec.instance_group
-        if group is None:
-            hint = spec.scheduler_hints.get("group")
-            if not hint:
-                return spec
-            group_uuid = hint[0]
-        else:
-            group_uuid = group.uuid
+        group_uuid = _group_uuid(spec)
+        if group_uuid is None:
+            return spec
         current = self.hosts.instance_group(group_uuid)
         if current is None:
             if group is None:
