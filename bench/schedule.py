@@ -80,6 +80,7 @@ from candidates import (
 )
 from corral.conf import new_conf
 from corral.placement.index import PlacementIndex
+from corral.placement.index.refresher import IndexRefresher
 from corral.scheduler.engine import Scheduler
 from corral.scheduler.spec import Flavor, NoValidHost, RequestSpec
 from corral.service.gc_tuning import tune_gc
@@ -344,6 +345,18 @@ def run_corral(db: Database, cloud: CloudSpec, args: argparse.Namespace) -> dict
     conf([], project="corral", default_config_files=[])
     conf.set_override("service_down_time", SERVICE_DOWN_TIME)
     scheduler = Scheduler.from_conf(conf, db, index)
+    # as an API or RPC worker does: its refresher keeps the index current and
+    # (SQLite) checkpoints the write-ahead log off the request path
+    refresher = IndexRefresher(index, retention=conf.placement.change_log_retention)
+    refresher.start()
+    try:
+        return decide_all(db, scheduler, args)
+    finally:
+        refresher.stop()
+
+
+def decide_all(db: Database, scheduler: Scheduler, args: argparse.Namespace) -> dict[str, Any]:
+    """One at a time, then the burst; checks that every decision was recorded."""
     tune_gc()  # as an API or RPC worker does
     flavor = Flavor(
         vcpus=FLAVOR["vcpus"],

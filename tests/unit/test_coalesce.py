@@ -108,6 +108,42 @@ def test_a_round_waits_briefly_for_the_callers_of_the_last_round() -> None:
     assert 1 not in sizes[1:], sizes
 
 
+class Interrupted(Exception):
+    pass
+
+
+class InterruptedOnce(Coalescer[int, int]):
+    """Its first caller to wait for company is interrupted (a signal, say)."""
+
+    interrupted = False
+
+    def _wait_for_company(self) -> None:
+        if not self.interrupted:
+            self.interrupted = True
+            time.sleep(0.05)  # the others queue meanwhile
+            raise Interrupted()
+        super()._wait_for_company()
+
+
+def test_an_interrupted_caller_is_not_decided_and_hands_the_round_over() -> None:
+    decide = Recorder()
+    rounds = InterruptedOnce(decide, max_round=8)
+
+    def call(i: int) -> int | str:
+        try:
+            return rounds.submit(i)
+        except Interrupted:
+            return "interrupted"
+
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(call, 100)
+        time.sleep(0.01)
+        others = [pool.submit(call, i) for i in range(3)]
+        assert first.result(timeout=5) == "interrupted"
+        assert [f.result(timeout=5) for f in others] == [0, 2, 4]
+    assert 100 not in [i for r in decide.rounds for i in r]
+
+
 def test_max_round_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Coalescer(lambda items: list(items), max_round=0)

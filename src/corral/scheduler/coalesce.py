@@ -41,6 +41,9 @@ _PENDING = _Pending()
 @dataclass(slots=True)
 class _Slot(Generic[T, R]):
     item: T
+    # the caller waits on this (over the Coalescer's lock): woken when its
+    # outcome is in, or when it is next to run a round
+    wake: threading.Condition
     outcome: R | BaseException | _Pending = _PENDING
 
 
@@ -64,7 +67,6 @@ class Coalescer(Generic[T, R]):
         self.linger = linger
         self._decide = decide
         self._lock = threading.Lock()
-        self._done = threading.Condition(self._lock)  # a round handed out its outcomes
         self._grew = threading.Condition(self._lock)  # an item was queued
         self._queue: list[_Slot[T, R]] = []
         self._busy = False
@@ -72,20 +74,22 @@ class Coalescer(Generic[T, R]):
         self._last_round_s = 0.0
 
     def submit(self, item: T) -> R:
-        slot: _Slot[T, R] = _Slot(item)
+        slot: _Slot[T, R] = _Slot(item, threading.Condition(self._lock))
         with self._lock:
             self._queue.append(slot)
             self._grew.notify()
             while slot.outcome is _PENDING:
                 if self._busy:
-                    self._done.wait()
+                    slot.wake.wait()
                     continue
                 self._busy = True
                 try:
                     self._wait_for_company()
                 except BaseException:  # interrupted while waiting: let another decide
                     self._busy = False
-                    self._done.notify_all()
+                    # nobody waits for its outcome any more: it is not decided
+                    self._queue = [s for s in self._queue if s is not slot]
+                    self._wake_next()
                     raise
                 self._run_round()
         outcome = slot.outcome
@@ -123,6 +127,14 @@ class Coalescer(Generic[T, R]):
             self._busy = False
         for slot, outcome in zip(taken, outcomes, strict=True):
             slot.outcome = outcome
+            slot.wake.notify()
         self._last_round = len(taken)
         self._last_round_s = time.monotonic() - started
-        self._done.notify_all()
+        self._wake_next()
+
+    def _wake_next(self) -> None:
+        """Wake the oldest waiting caller to run the next round (only the
+        callers with an outcome and this one are woken: waking every waiting
+        thread costs the round's thread a GIL hand-off each)."""
+        if self._queue:
+            self._queue[0].wake.notify()
