@@ -10,7 +10,7 @@ import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.exc import DBAPIError
 
 from corral.store import tables
@@ -170,16 +170,8 @@ def usage(
     pids, rcids = list(set(provider_ids)), list(set(class_ids))
     if not pids or not rcids:
         return {}
-    query = (
-        select(
-            _allocs.c.resource_provider_id,
-            _allocs.c.resource_class_id,
-            func.sum(_allocs.c.used).label("used"),
-        )
-        .where(_allocs.c.resource_provider_id.in_(pids), _allocs.c.resource_class_id.in_(rcids))
-        .group_by(_allocs.c.resource_provider_id, _allocs.c.resource_class_id)
-    )
-    return {(r.resource_provider_id, r.resource_class_id): int(r.used) for r in conn.execute(query)}
+    rows = conn.execute(_USAGE, {"pids": pids, "rcids": rcids})
+    return {(r.resource_provider_id, r.resource_class_id): int(r.used) for r in rows}
 
 
 def inventory_limits(
@@ -188,27 +180,40 @@ def inventory_limits(
     pids, rcids = list(set(provider_ids)), list(set(class_ids))
     if not pids or not rcids:
         return {}
-    query = select(
-        _inv.c.resource_provider_id,
-        _inv.c.resource_class_id,
-        _inv.c.total,
-        _inv.c.reserved,
-        _inv.c.min_unit,
-        _inv.c.max_unit,
-        _inv.c.step_size,
-        _inv.c.allocation_ratio,
-    ).where(_inv.c.resource_provider_id.in_(pids), _inv.c.resource_class_id.in_(rcids))
     return {
-        (r.resource_provider_id, r.resource_class_id): InventoryLimits(
-            total=r.total,
-            reserved=r.reserved,
-            min_unit=r.min_unit,
-            max_unit=r.max_unit,
-            step_size=r.step_size,
-            allocation_ratio=float(r.allocation_ratio),
+        (pid, rcid): InventoryLimits(total, reserved, min_unit, max_unit, step, float(ratio))
+        for pid, rcid, total, reserved, min_unit, max_unit, step, ratio in conn.execute(
+            _INVENTORY_LIMITS, {"pids": pids, "rcids": rcids}
         )
-        for r in conn.execute(query)
     }
+
+
+# Built once: every claim (and every claim round) runs them.
+_USAGE = (
+    select(
+        _allocs.c.resource_provider_id,
+        _allocs.c.resource_class_id,
+        func.sum(_allocs.c.used).label("used"),
+    )
+    .where(
+        _allocs.c.resource_provider_id.in_(bindparam("pids", expanding=True)),
+        _allocs.c.resource_class_id.in_(bindparam("rcids", expanding=True)),
+    )
+    .group_by(_allocs.c.resource_provider_id, _allocs.c.resource_class_id)
+)
+_INVENTORY_LIMITS = select(
+    _inv.c.resource_provider_id,
+    _inv.c.resource_class_id,
+    _inv.c.total,
+    _inv.c.reserved,
+    _inv.c.min_unit,
+    _inv.c.max_unit,
+    _inv.c.step_size,
+    _inv.c.allocation_ratio,
+).where(
+    _inv.c.resource_provider_id.in_(bindparam("pids", expanding=True)),
+    _inv.c.resource_class_id.in_(bindparam("rcids", expanding=True)),
+)
 
 
 def delete_for_consumers(conn: Connection, consumer_uuids: Iterable[str]) -> None:

@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Table, exists, select
+from sqlalchemy import Connection, Table, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from corral.store import tables
@@ -35,14 +35,18 @@ class ConsumerRow:
     consumer_type_id: int | None
 
 
+# Built once: a claim round runs it every time, and building costs more than running.
+_EXISTING_UUIDS = select(_consumers.c.uuid).where(
+    _consumers.c.uuid.in_(bindparam("uuids", expanding=True))
+)
+
+
 def existing_uuids(conn: Connection, uuids: Iterable[str]) -> set[str]:
     """Which of these consumers exist."""
     wanted = list(set(uuids))
     if not wanted:
         return set()
-    return set(
-        conn.execute(select(_consumers.c.uuid).where(_consumers.c.uuid.in_(wanted))).scalars()
-    )
+    return set(conn.execute(_EXISTING_UUIDS, {"uuids": wanted}).scalars())
 
 
 def get_by_uuids(conn: Connection, uuids: Iterable[str]) -> dict[str, ConsumerRow]:

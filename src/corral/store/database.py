@@ -8,7 +8,17 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 
 from corral.errors import ConcurrentUpdate
@@ -137,23 +147,30 @@ def lock_and_bump_generations(conn: Connection, provider_ids: Iterable[int]) -> 
     wanted = sorted(set(provider_ids))
     if not wanted:
         return set()
-    rp = tables.resource_providers
     if conn.dialect.name == "postgresql":
-        locked = conn.execute(
-            select(rp.c.id).where(rp.c.id.in_(wanted)).order_by(rp.c.id).with_for_update()
-        )
-        wanted = [r.id for r in locked]
+        wanted = [r.id for r in conn.execute(_LOCK_IN_ORDER, {"ids": wanted})]
         if not wanted:
             return set()
-    conn.execute(
-        update(rp)
-        .where(rp.c.id.in_(wanted))
-        .values(generation=rp.c.generation + 1, updated_at=utcnow())
-    )
+    conn.execute(_BUMP_ALL, {"ids": wanted, "bumped_at": utcnow()})
     if conn.dialect.name == "postgresql":
         return set(wanted)
-    found = conn.execute(select(rp.c.id).where(rp.c.id.in_(wanted)))
-    return {r.id for r in found}
+    return set(conn.execute(_FOUND, {"ids": wanted}).scalars())
+
+
+# Built once: every claim round runs them.
+_rp = tables.resource_providers
+_LOCK_IN_ORDER = (
+    select(_rp.c.id)
+    .where(_rp.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_rp.c.id)
+    .with_for_update()
+)
+_BUMP_ALL = (
+    update(_rp)
+    .where(_rp.c.id.in_(bindparam("ids", expanding=True)))
+    .values(generation=_rp.c.generation + 1, updated_at=bindparam("bumped_at"))
+)
+_FOUND = select(_rp.c.id).where(_rp.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def bump_generation(conn: Connection, provider_id: int, expected: int) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from corral.store import host_changes, tables
@@ -128,10 +128,14 @@ def existing_uuids(conn: Connection, uuids: Collection[str]) -> set[str]:
     """Which of these instance uuids are recorded."""
     found: set[str] = set()
     for chunk in in_chunks(uuids):
-        found.update(
-            conn.execute(select(_instances.c.uuid).where(_instances.c.uuid.in_(chunk))).scalars()
-        )
+        found.update(conn.execute(_EXISTING_UUIDS, {"uuids": chunk}).scalars())
     return found
+
+
+# Built once: every claim round runs it.
+_EXISTING_UUIDS = select(_instances.c.uuid).where(
+    _instances.c.uuid.in_(bindparam("uuids", expanding=True))
+)
 
 
 def insert_many(

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.orm import aliased
 
 from corral.store import tables
@@ -75,8 +75,13 @@ def ids_by_uuid(conn: Connection, uuids: Iterable[str]) -> dict[str, int]:
     wanted = list(set(uuids))
     if not wanted:
         return {}
-    rows = conn.execute(select(_rp.c.uuid, _rp.c.id).where(_rp.c.uuid.in_(wanted)))
-    return {r.uuid: r.id for r in rows}
+    return {r.uuid: r.id for r in conn.execute(_IDS_BY_UUID, {"uuids": wanted})}
+
+
+# Built once: every claim round runs it.
+_IDS_BY_UUID = select(_rp.c.uuid, _rp.c.id).where(
+    _rp.c.uuid.in_(bindparam("uuids", expanding=True))
+)
 
 
 def get_by_uuids(conn: Connection, uuids: Iterable[str]) -> dict[str, ProviderRow]:
