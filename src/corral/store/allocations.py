@@ -201,16 +201,7 @@ _USAGE = (
     )
     .group_by(_allocs.c.resource_provider_id, _allocs.c.resource_class_id)
 )
-_INVENTORY_LIMITS = select(
-    _inv.c.resource_provider_id,
-    _inv.c.resource_class_id,
-    _inv.c.total,
-    _inv.c.reserved,
-    _inv.c.min_unit,
-    _inv.c.max_unit,
-    _inv.c.step_size,
-    _inv.c.allocation_ratio,
-).where(
+_INVENTORY_LIMITS = select(*tables.INVENTORY_LIMIT_COLUMNS).where(
     _inv.c.resource_provider_id.in_(bindparam("pids", expanding=True)),
     _inv.c.resource_class_id.in_(bindparam("rcids", expanding=True)),
 )

@@ -89,16 +89,7 @@ def providers(conn: Connection, ids: Collection[int] | None = None) -> list[Prov
 
 
 def inventories(conn: Connection, ids: Collection[int] | None = None) -> list[InventoryTuple]:
-    query = select(
-        _inv.c.resource_provider_id,
-        _inv.c.resource_class_id,
-        _inv.c.total,
-        _inv.c.reserved,
-        _inv.c.min_unit,
-        _inv.c.max_unit,
-        _inv.c.step_size,
-        _inv.c.allocation_ratio,
-    )
+    query = select(*tables.INVENTORY_LIMIT_COLUMNS)
     rows = _run(conn, query, _inv.c.resource_provider_id, ids)
     return [InventoryTuple(*r) for r in rows]
 

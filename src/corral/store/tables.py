@@ -84,6 +84,19 @@ inventories = Table(
     Index("ix_inventories_resource_class", "resource_class_id"),
 )
 
+# A provider's inventory of one class as capacity checks read it (the key,
+# then the fields of Placement's capacity rule).
+INVENTORY_LIMIT_COLUMNS = (
+    inventories.c.resource_provider_id,
+    inventories.c.resource_class_id,
+    inventories.c.total,
+    inventories.c.reserved,
+    inventories.c.min_unit,
+    inventories.c.max_unit,
+    inventories.c.step_size,
+    inventories.c.allocation_ratio,
+)
+
 allocations = Table(
     "allocations",
     metadata,
