@@ -78,20 +78,24 @@ class Coalescer(Generic[T, R]):
         with self._lock:
             self._queue.append(slot)
             self._grew.notify()
-            while slot.outcome is _PENDING:
-                if self._busy:
-                    slot.wake.wait()
-                    continue
-                self._busy = True
-                try:
-                    self._wait_for_company()
-                except BaseException:  # interrupted while waiting: let another decide
-                    self._busy = False
-                    # nobody waits for its outcome any more: it is not decided
-                    self._queue = [s for s in self._queue if s is not slot]
-                    self._wake_next()
-                    raise
-                self._run_round()
+            try:
+                while slot.outcome is _PENDING:
+                    if self._busy:
+                        slot.wake.wait()
+                        continue
+                    self._busy = True
+                    try:
+                        self._wait_for_company()
+                    except BaseException:
+                        self._busy = False
+                        raise
+                    self._run_round()
+            except BaseException:  # interrupted while waiting
+                # Nobody will read its outcome, so it is not decided (unless a
+                # round took it already); another caller runs the next round.
+                self._queue = [s for s in self._queue if s is not slot]
+                self._wake_next()
+                raise
         outcome = slot.outcome
         if isinstance(outcome, BaseException):
             raise outcome
