@@ -357,8 +357,7 @@ def run_corral(db: Database, cloud: CloudSpec, args: argparse.Namespace) -> dict
     conf([], project="corral", default_config_files=[])
     conf.set_override("service_down_time", SERVICE_DOWN_TIME)
     scheduler = Scheduler.from_conf(conf, db, index)
-    # as an API or RPC worker does: its refresher keeps the index current and
-    # (SQLite) checkpoints the write-ahead log off the request path
+    # as an API or RPC worker does: its refresher thread keeps the index current
     refresher = IndexRefresher(index, retention=conf.placement.change_log_retention)
     refresher.start()
     try:

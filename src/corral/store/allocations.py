@@ -181,7 +181,14 @@ def inventory_limits(
     if not pids or not rcids:
         return {}
     return {
-        (pid, rcid): InventoryLimits(total, reserved, min_unit, max_unit, step, float(ratio))
+        (pid, rcid): InventoryLimits(
+            total=total,
+            reserved=reserved,
+            min_unit=min_unit,
+            max_unit=max_unit,
+            step_size=step,
+            allocation_ratio=float(ratio),
+        )
         for pid, rcid, total, reserved, min_unit, max_unit, step, ratio in conn.execute(
             _INVENTORY_LIMITS, {"pids": pids, "rcids": rcids}
         )
