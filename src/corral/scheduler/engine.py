@@ -462,8 +462,7 @@ class Scheduler:
                 write, placed = self._claim_records(
                     request.uuids[0], mine, ranked.batch, row, candidate
                 )
-                group = mine.instance_group.uuid if mine.instance_group is not None else None
-                decided.append(_Decided(i, request, selections, write, placed, group))
+                decided.append(_Decided(i, request, selections, write, placed, _group_uuid(mine)))
                 batch_row = row if ranked.rows is None else int(ranked.rows[row])
                 spec = self._consume(search, batch, batch_row, mine, request.uuids[0])
             except Exception as exc:
@@ -818,7 +817,7 @@ class Scheduler:
         self, uuid: str, spec: RequestSpec, batch: HostBatch, row: int, candidate: Candidate
     ) -> bool:
         write, placed = self._claim_records(uuid, spec, batch, row, candidate)
-        group = spec.instance_group.uuid if spec.instance_group is not None else None
+        group = _group_uuid(spec)
         owners = self._owners(write.consumer)
 
         def work(conn: Any) -> None:

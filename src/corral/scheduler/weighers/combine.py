@@ -23,11 +23,17 @@ def normalize(weights: Floats, minval: float | None = None, maxval: float | None
     """nova.weights.normalize over an array."""
     if weights.size == 0:
         return weights.astype(np.float64)
-    high = float(weights.max()) if maxval is None else float(maxval)
-    low = float(weights.min()) if minval is None else float(minval)
+    low, high = _span(weights, minval, maxval)
     if low == high:
         return np.zeros(weights.shape, dtype=np.float64)
     return (weights - low) / (high - low)
+
+
+def _span(weights: Floats, minval: float | None, maxval: float | None) -> tuple[float, float]:
+    """The range normalisation maps to 0..1: the weigher's bounds, or the weights' own."""
+    high = float(weights.max()) if maxval is None else float(maxval)
+    low = float(weights.min()) if minval is None else float(minval)
+    return low, high
 
 
 def _raw(weigher: HostWeigher, batch: HostBatch, spec: RequestSpec) -> Floats:
@@ -98,9 +104,8 @@ class BatchWeights:
                 raw = _raw(weigher, batch, spec)
             elif rows is not None:
                 raw = raw[rows]
-            # normalize(), inline: a weigher whose weights are all equal adds 0.
-            high = float(raw.max()) if weigher.maxval is None else float(weigher.maxval)
-            low = float(raw.min()) if weigher.minval is None else float(weigher.minval)
+            # normalize(), without the zeros of a weigher whose weights are all equal.
+            low, high = _span(raw, weigher.minval, weigher.maxval)
             if low == high:
                 continue
             multipliers = self._multipliers[i] if rows is None else self._multipliers[i][rows]
