@@ -19,7 +19,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from corral.placement import allocations as allocation_writes
-from corral.scheduler import engine
+from corral.scheduler.stages import claim
 from corral.scheduler.engine import Scheduler
 from corral.scheduler.spec import Flavor, NoValidHost, RequestSpec
 from tests.conftest import PlacementClient
@@ -118,7 +118,7 @@ def test_a_claim_beaten_in_its_round_is_decided_again(
             rival.append(allocate(api, cloud["big"], {"VCPU": 2}))
         return run_write(db, retries, work)
 
-    monkeypatch.setattr(engine, "run_write", beaten_once)
+    monkeypatch.setattr(claim, "run_write", beaten_once)
     instance = str(uuid.uuid4())
     [[chosen, *_alternates]] = scheduler.select_destinations(spec(instance), [instance])
 

@@ -22,7 +22,7 @@ from corral.rpc.primitives import DECODER, PrimitiveDecoder
 from corral.rpc.reports import aggregates, instances
 from corral.rpc.request_spec import decode_request_spec
 from corral.rpc.selections import legacy_dict, selection_primitive
-from corral.scheduler.spec import Selection
+from corral.scheduler.spec import AllocationRequest, Selection
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "nova"
 
@@ -343,26 +343,46 @@ def test_non_objects_are_refused() -> None:
 # --- answering as Nova does ---------------------------------------------------------
 
 
-def selection(host: str, node_uuid: str, allocation_request: str) -> Selection:
+def allocation_request(text: str) -> AllocationRequest:
+    """The candidate part (allocations, mappings) of an allocation request's JSON text."""
+    body = json.loads(text)
+    return AllocationRequest(
+        {rp: dict(part["resources"]) for rp, part in body["allocations"].items()},
+        {suffix: tuple(rps) for suffix, rps in body.get("mappings", {}).items()},
+    )
+
+
+def selection(host: str, node_uuid: str, request_text: str) -> Selection:
     return Selection(
         service_host=host,
         nodename=f"{host}.example.org",
         compute_node_uuid=node_uuid,
         cell_uuid="1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6",
-        allocation_request=allocation_request,
+        allocation_request=allocation_request(request_text),
         allocation_request_version="1.36",
         limits={"vcpu": 64, "memory_mb": 122880.0},
         availability_zone="az1",
     )
 
 
+CANDIDATE_KEYS = ("allocations", "mappings")
+
+
 def comparable(primitive: Any) -> Any:
-    """Nova lists `changes` from a set, in no particular order."""
+    """Nova lists `changes` from a set, in no particular order; an allocation
+    request is JSON text whose spacing is the encoder's, and corral sends the
+    candidate's part of it (Nova's claim adds the consumer's owner itself)."""
     if isinstance(primitive, dict):
-        return {
-            k: sorted(v) if k == "nova_object.changes" else comparable(v)
-            for k, v in primitive.items()
-        }
+        out = {}
+        for k, v in primitive.items():
+            if k == "nova_object.changes":
+                out[k] = sorted(v)
+            elif k == "allocation_request" and isinstance(v, str):
+                decoded = json.loads(v)
+                out[k] = {key: decoded[key] for key in CANDIDATE_KEYS if key in decoded}
+            else:
+                out[k] = comparable(v)
+        return out
     if isinstance(primitive, list):
         return [comparable(v) for v in primitive]
     return primitive

@@ -19,7 +19,7 @@ from corral.rpc.endpoint import SchedulerEndpoint
 from corral.rpc.envelope import check_size, read_context
 from corral.rpc.errors import InvalidMessage, NoValidHost
 from corral.scheduler.spec import NoValidHost as NoHostFits
-from corral.scheduler.spec import RequestSpec, Selection
+from corral.scheduler.spec import AllocationRequest, RequestSpec, Selection
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "nova"
 CTXT = json.loads((FIXTURES / "context.json").read_text())
@@ -33,7 +33,7 @@ def selection(host: str) -> Selection:
         nodename=f"{host}.example.org",
         compute_node_uuid="0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9",
         cell_uuid="1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6",
-        allocation_request="{}",
+        allocation_request=AllocationRequest({}),
         allocation_request_version="1.36",
         limits={"vcpu": 16},
     )

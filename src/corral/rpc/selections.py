@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from corral.scheduler.spec import Selection
+import orjson
+
+from corral.scheduler.spec import AllocationRequest, Selection
 
 SELECTION_VERSION = "1.1"
 LIMITS_VERSION = "1.0"
@@ -52,6 +54,10 @@ def limits_primitive(limits: Mapping[str, int | float | None]) -> dict[str, Any]
     return _primitive("SchedulerLimits", LIMITS_VERSION, values)
 
 
+def _allocation_text(request: AllocationRequest | None) -> str | None:
+    return None if request is None else orjson.dumps(request.to_dict()).decode()
+
+
 def selection_primitive(selection: Selection) -> dict[str, Any]:
     return _primitive(
         "Selection",
@@ -62,7 +68,8 @@ def selection_primitive(selection: Selection) -> dict[str, Any]:
             "nodename": selection.nodename,
             "cell_uuid": selection.cell_uuid,
             "limits": limits_primitive(selection.limits),
-            "allocation_request": selection.allocation_request,
+            # Nova carries it as JSON text.
+            "allocation_request": _allocation_text(selection.allocation_request),
             "allocation_request_version": selection.allocation_request_version,
             "availability_zone": selection.availability_zone,
         },

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from corral.store.capacity import capacity
+
 Mask = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -132,6 +134,66 @@ class HostBatch:
             else:
                 picked[name] = [value[i] for i in rows]
         return HostBatch(**picked)  # type: ignore[arg-type]
+
+    def _resource_columns(self) -> tuple[tuple[str, Ints, Ints, Floats, Ints], ...]:
+        """Per resource class of the root provider: total, reserved, ratio, used."""
+        return (
+            (
+                "VCPU",
+                self.vcpus_total,
+                self.vcpus_reserved,
+                self.cpu_allocation_ratio,
+                self.vcpus_used,
+            ),
+            (
+                "MEMORY_MB",
+                self.memory_mb_total,
+                self.memory_mb_reserved,
+                self.ram_allocation_ratio,
+                self.memory_mb_used,
+            ),
+            (
+                "DISK_GB",
+                self.disk_gb_total,
+                self.disk_gb_reserved,
+                self.disk_allocation_ratio,
+                self.disk_gb_used,
+            ),
+        )
+
+    def fits(self, row: int, taken: Mapping[str, int] | None) -> bool:
+        """Whether the host still has room for `taken` (what a candidate takes
+        from its root provider) by the batch's figures, consumption included,
+        and Placement's capacity rule. Only a shortcut: the claim's
+        transaction decides."""
+        if not taken:
+            return True
+        for rc, total, reserved, ratio, used in self._resource_columns():
+            amount = taken.get(rc, 0)
+            if amount and (
+                capacity(int(total[row]), int(reserved[row]), float(ratio[row])) - used[row]
+                < amount
+            ):
+                return False
+        return True
+
+    def consume(self, row: int, taken: Mapping[str, int], instance: tuple[str, str] | None) -> None:
+        """Nova's HostState.consume_from_request: the host's figures after one
+        more instance took `taken` from its root provider (`instance`: its uuid
+        and project, when it has one)."""
+        vcpu = int(taken.get("VCPU", 0)) + int(taken.get("PCPU", 0))
+        memory = int(taken.get("MEMORY_MB", 0))
+        disk = int(taken.get("DISK_GB", 0))
+        self.vcpus_used[row] += vcpu
+        self.memory_mb_used[row] += memory
+        self.free_ram_mb[row] -= memory
+        self.disk_gb_used[row] += disk
+        self.free_disk_mb[row] -= disk * 1024
+        self.num_instances[row] += 1
+        self.num_io_ops[row] += 1
+        if instance is not None and self.instances:
+            uuid, project = instance
+            self.instances[row] = {**self.instances[row], uuid: project}
 
     def host_aggregates(self, row: int) -> list[Aggregate]:
         return [self.aggregates[i] for i in sorted(self.aggregate_ids[row])]

@@ -1,8 +1,19 @@
-"""The static registry of scheduler filters and weighers: name -> class.
+"""The static registry of the scheduler's extension points: name -> class.
 
-Filled at import time from the explicit lists of the scheduler's own modules
-(corral.scheduler.filters.ALL_FILTERS, corral.scheduler.weighers.ALL_WEIGHERS),
-never from config: a config names entries of these dicts, and an unknown name
+One table per extension point, each of one declared interface:
+
+- request filters: `request_filters.RequestFilter`, listed in
+  `request_filters.ALL_REQUEST_FILTERS`;
+- pre-filters: `filters.base.PreFilter`, listed in `stages.prefilter.PRE_FILTERS`;
+- host filters: `filters.base.HostFilter`, listed in `filters.ALL_FILTERS`;
+- candidate filters: `filters.base.CandidateFilter`, the host filters that
+  also judge each allocation candidate (NUMA, PCI);
+- weighers: `weighers.base.HostWeigher`, listed in `weighers.ALL_WEIGHERS`.
+
+Request filters and pre-filters are always on, in their lists' order (as
+in Nova); host filters and weighers are chosen by name from config. The
+tables are filled at import time from those explicit lists, never from
+config: a config names entries of these dicts, and an unknown name
 or an import path is a startup error (corral.service.validation). Nothing here
 imports a module by a name it was given.
 """
@@ -15,10 +26,17 @@ from typing import TypeVar
 from oslo_config import cfg
 
 from corral.conf.scheduler import ALL_WEIGHERS_NAME
-from corral.scheduler.filters import ALL_FILTERS, HostFilter
+from corral.scheduler.filters import ALL_FILTERS, CandidateFilter, HostFilter, PreFilter
+from corral.scheduler.request_filters import ALL_REQUEST_FILTERS, RequestFilter
+from corral.scheduler.stages.prefilter import PRE_FILTERS as ALL_PRE_FILTERS
 from corral.scheduler.weighers import ALL_WEIGHERS, HostWeigher
 
+REQUEST_FILTERS: dict[str, type[RequestFilter]] = {cls.name: cls for cls in ALL_REQUEST_FILTERS}
+PRE_FILTERS: dict[str, type[PreFilter]] = {cls.name: cls for cls in ALL_PRE_FILTERS}
 FILTERS: dict[str, type[HostFilter]] = {cls.name: cls for cls in ALL_FILTERS}
+CANDIDATE_FILTERS: dict[str, type[CandidateFilter]] = {
+    name: cls for name, cls in FILTERS.items() if issubclass(cls, CandidateFilter)
+}
 WEIGHERS: dict[str, type[HostWeigher]] = {cls.name: cls for cls in ALL_WEIGHERS}
 
 T = TypeVar("T")
@@ -80,3 +98,13 @@ def enabled_filters(conf: cfg.ConfigOpts) -> list[HostFilter]:
 def enabled_weighers(conf: cfg.ConfigOpts) -> list[HostWeigher]:
     """Instances of the configured weighers."""
     return [cls(conf) for cls in weigher_classes(conf.filter_scheduler.weight_classes)]
+
+
+def request_filters() -> list[RequestFilter]:
+    """Nova's request filters, in Nova's order (each reads its own options)."""
+    return [cls() for cls in REQUEST_FILTERS.values()]
+
+
+def pre_filters() -> list[PreFilter]:
+    """Nova HostManager's pre-filters, in Nova's order."""
+    return [cls() for cls in PRE_FILTERS.values()]

@@ -110,18 +110,40 @@ class RequestSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class AllocationRequest:
+    """One allocation candidate as data: what the claim writes, per provider.
+
+    `to_dict` is Placement's allocation request shape at microversion 1.36
+    (`allocations` and `mappings`), which both front doors send: the RPC
+    door as JSON text (Nova's Selection.allocation_request), the HTTP door
+    as a JSON object.
+    """
+
+    # provider uuid -> resource class -> amount
+    allocations: Mapping[str, Mapping[str, int]]
+    # request group suffix -> provider uuids that satisfy it
+    mappings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "allocations": {rp: {"resources": dict(res)} for rp, res in self.allocations.items()},
+            "mappings": {suffix: list(rps) for suffix, rps in self.mappings.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Selection:
     """Nova's Selection: one host for one instance, with its allocation request.
 
-    `allocation_request` is the JSON text of the allocation candidate claimed
-    (for the chosen host) or to claim (for an alternate), as Nova carries it.
+    `allocation_request` is the allocation candidate claimed (for the chosen
+    host) or to claim (for an alternate); each front door encodes it.
     """
 
     service_host: str
     nodename: str
     compute_node_uuid: str
     cell_uuid: str
-    allocation_request: str | None
+    allocation_request: AllocationRequest | None
     allocation_request_version: str | None
     limits: Mapping[str, int | float | None] = field(default_factory=dict)
     availability_zone: str | None = None

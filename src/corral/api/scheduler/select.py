@@ -12,8 +12,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from corral.api import errors as api_errors
 from corral.api.http import Request, Response, json_response
 from corral.api.policies import scheduler as policy
@@ -24,7 +22,6 @@ from corral.scheduler.spec import (
     Destination,
     Flavor,
     Image,
-    InstanceGroup,
     NoValidHost,
     RequestSpec,
     Selection,
@@ -67,24 +64,6 @@ def _group_uuid(body: Mapping[str, Any], hints: Mapping[str, tuple[str, ...]]) -
     return named if named is not None else hint
 
 
-def _instance_group(scheduler: Scheduler, group_uuid: str | None) -> InstanceGroup | None:
-    if group_uuid is None:
-        return None
-    group = scheduler.hosts.instance_group(group_uuid)
-    if group is None:
-        raise BadRequest(f"Unknown server group {group_uuid}.")
-    return group
-
-
-def _check_zone(req: Request, scheduler: Scheduler, zone: str | None) -> None:
-    """As Nova's compute API: a zone no aggregate names (and not the default
-    zone) is refused, since the scheduler would not narrow by it at all."""
-    if zone is None or zone == req.services.hosts.default_availability_zone:
-        return
-    if not any(a.availability_zone == zone for a in scheduler.hosts.aggregates().values()):
-        raise BadRequest(f"The requested availability zone {zone} is not available.")
-
-
 def _destination(body: Mapping[str, Any] | None) -> Destination | None:
     if body is None:
         return None
@@ -96,16 +75,15 @@ def _destination(body: Mapping[str, Any] | None) -> Destination | None:
     )
 
 
-def request_spec(req: Request, scheduler: Scheduler, body: Mapping[str, Any]) -> RequestSpec:
-    """corral's RequestSpec from a request_spec the schema has accepted."""
-    # The decision must see what was committed before the request came (a group
-    # or zone created a moment ago): read the change log up to now first.
-    scheduler.hosts.catch_up()
-    _check_zone(req, scheduler, body.get("availability_zone"))
+def request_spec(body: Mapping[str, Any]) -> RequestSpec:
+    """corral's RequestSpec from a request_spec the schema has accepted; the
+    engine's admission resolves its server group and checks its zone."""
     f = body["flavor"]
     i = body.get("image", {})
     hints = {name: _strings(value) for name, value in body.get("scheduler_hints", {}).items()}
-    group = _instance_group(scheduler, _group_uuid(body, hints))
+    group = _group_uuid(body, hints)
+    if group is not None:
+        hints["group"] = (group,)
     return RequestSpec(
         flavor=Flavor(
             vcpus=f["vcpus"],
@@ -132,7 +110,6 @@ def request_spec(req: Request, scheduler: Scheduler, body: Mapping[str, Any]) ->
         user_id=body.get("user_id"),
         availability_zone=body.get("availability_zone"),
         scheduler_hints=hints,
-        instance_group=group,
         force_hosts=tuple(body.get("force_hosts", ())),
         force_nodes=tuple(body.get("force_nodes", ())),
         ignore_hosts=tuple(body.get("ignore_hosts", ())),
@@ -159,9 +136,8 @@ def _selection(sel: Selection) -> dict[str, Any]:
         "nodename": sel.nodename,
         "compute_node_uuid": sel.compute_node_uuid,
         "cell_uuid": sel.cell_uuid,
-        # Nova carries it as JSON text; an HTTP client wants the object.
         "allocation_request": (
-            orjson.loads(sel.allocation_request) if sel.allocation_request is not None else None
+            sel.allocation_request.to_dict() if sel.allocation_request is not None else None
         ),
         "allocation_request_version": sel.allocation_request_version,
         "limits": dict(sel.limits),
@@ -191,10 +167,10 @@ def select_destinations(req: Request) -> Response:
     body = req.json(schemas.SELECT_BODY)
     uuids = _instance_uuids(body)
     scheduler = _scheduler(req)
-    spec = request_spec(req, scheduler, body["request_spec"])
+    spec = request_spec(body["request_spec"])
     try:
         chosen: Sequence[Sequence[Selection]] = scheduler.select_destinations(
-            spec, uuids, return_alternates=body.get("return_alternates", True)
+            spec, uuids, return_alternates=body.get("return_alternates", True), check_zone=True
         )
     except NoValidHost as exc:
         return _no_valid_host(req, exc)
@@ -211,7 +187,7 @@ def explain(req: Request) -> Response:
     req.authorize(policy.EXPLAIN)
     body = req.json(schemas.EXPLAIN_BODY)
     scheduler = _scheduler(req)
-    explanation = scheduler.explain(request_spec(req, scheduler, body["request_spec"]))
+    explanation = scheduler.explain(request_spec(body["request_spec"]), check_zone=True)
     answer = explanation.to_dict()
     answer["would_fit"] = explanation.refusal is None and explanation.hosts_available > 0
     return json_response(answer)

@@ -26,7 +26,13 @@ from corral.scheduler.filters.aggregate_multitenancy_isolation import (
     AggregateMultiTenancyIsolation,
 )
 from corral.scheduler.filters.all_hosts import AllHostsFilter
-from corral.scheduler.filters.base import HostByHostFilter, HostFilter, IncompleteBatch
+from corral.scheduler.filters.base import (
+    CandidateFilter,
+    HostByHostFilter,
+    HostFilter,
+    IncompleteBatch,
+    PreFilter,
+)
 from corral.scheduler.filters.compute import ComputeFilter
 from corral.scheduler.filters.compute_capabilities import ComputeCapabilitiesFilter
 from corral.scheduler.filters.image_properties import ImagePropertiesFilter
@@ -76,6 +82,7 @@ __all__ = [
     "AggregateNumInstancesFilter",
     "AggregateTypeAffinityFilter",
     "AllHostsFilter",
+    "CandidateFilter",
     "ComputeCapabilitiesFilter",
     "ComputeFilter",
     "DifferentHostFilter",
@@ -90,6 +97,7 @@ __all__ = [
     "NUMATopologyFilter",
     "NumInstancesFilter",
     "PciPassthroughFilter",
+    "PreFilter",
     "SameHostFilter",
     "ServerGroupAffinityFilter",
     "ServerGroupAntiAffinityFilter",

@@ -8,6 +8,14 @@ When a request fits nowhere the engine asks the filters that removed hosts for
 aggregate for flavor m1.small"), and folds them into the NoValidHost
 explanation. Reasons are computed only then, never on the success path.
 
+Three kinds are declared here, each an extension point the registry lists
+(corral.scheduler.registry): `HostFilter` (Nova's BaseHostFilter, enabled by
+`[filter_scheduler] enabled_filters`), `CandidateFilter` (a host filter that
+also says which of a host's allocation candidates fit: Nova's
+CandidateFilterMixin, NUMATopologyFilter and PciPassthroughFilter) and
+`PreFilter` (Nova HostManager's ignore/force hosts and requested
+destination, always on and always first).
+
 Class attributes mirror Nova's: `name` is Nova's class name (the name config
 uses), `run_filter_once_per_request` is Nova's attribute of that name and
 `run_on_rebuild` Nova's RUN_ON_REBUILD: a filter that does not run on
@@ -23,12 +31,15 @@ from oslo_config import cfg
 
 from corral.scheduler.batch import HostBatch, Mask
 from corral.scheduler.columns import IncompleteBatch, column
+from corral.scheduler.explain import StageReport
 from corral.scheduler.spec import RequestSpec
 
 __all__ = [
+    "CandidateFilter",
     "HostByHostFilter",
     "HostFilter",
     "IncompleteBatch",
+    "PreFilter",
     "column",
     "request_is_rebuild",
     "scheduler_hint",
@@ -63,6 +74,9 @@ class HostFilter:
     # (usage, instances, the server group's hosts); False lets a batch's mask
     # be reused for the next instance ranked over the same batch
     reads_consumption: ClassVar[bool] = True
+    # whether it also keeps, per host, only the allocation candidates that fit
+    # (a CandidateFilter); only then do batches carry candidates' mappings
+    judges_candidates: ClassVar[bool] = False
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
@@ -87,6 +101,14 @@ class HostFilter:
     def reasons(self, batch: HostBatch, spec: RequestSpec, passed: Mask) -> list[str]:
         """One phrase per host that did not pass (rows where `passed` is False), in order."""
         return [self.reason] * int(np.count_nonzero(~passed))
+
+    def stage_report(self, batch: HostBatch, spec: RequestSpec, passed: Mask) -> StageReport:
+        """This filter's stage of an explanation: hosts in, hosts kept, why the rest went."""
+        reasons: dict[str, int] = {}
+        if not passed.all():
+            for reason in self.reasons(batch, spec, passed):
+                reasons[reason] = reasons.get(reason, 0) + 1
+        return StageReport(self.name, len(batch), int(np.count_nonzero(passed)), reasons)
 
 
 class HostByHostFilter(HostFilter):
@@ -118,3 +140,31 @@ class HostByHostFilter(HostFilter):
             self.check(batch, row, spec, prepared) or self.reason
             for row in np.flatnonzero(~passed).tolist()
         ]
+
+
+class CandidateFilter(HostFilter):
+    """A host filter that judges each allocation candidate of a host (Nova's
+    CandidateFilterMixin): a host passes when one of its candidates fits, and
+    keeps only the candidates that do."""
+
+    judges_candidates = True
+
+    def passing_candidates(self, batch: HostBatch, row: int, spec: RequestSpec) -> list[int]:
+        """The indexes, into `batch.candidate_mappings[row]`, of the candidates that fit."""
+        raise NotImplementedError
+
+
+class PreFilter(HostFilter):
+    """Nova HostManager's narrowing by what the request names (hosts to
+    ignore, hosts or nodes to force, the requested destination): always on,
+    run before the host filters, also on rebuild."""
+
+    run_on_rebuild = True
+    reads_consumption = False
+
+    def __init__(self) -> None:
+        pass
+
+    def applies(self, spec: RequestSpec) -> bool:
+        """Whether the request names anything this pre-filter narrows by."""
+        raise NotImplementedError

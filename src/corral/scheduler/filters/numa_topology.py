@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from corral.scheduler.batch import HostBatch, Mask
-from corral.scheduler.filters.base import HostByHostFilter
+from corral.scheduler.filters.base import CandidateFilter, HostByHostFilter
 from corral.scheduler.filters.candidates import mappings
 from corral.scheduler.hardware import numa, pci
 from corral.scheduler.hardware.fit import fit_instance_to_host
@@ -26,7 +26,7 @@ class _Request:
     error: str | None = None
 
 
-class NUMATopologyFilter(HostByHostFilter):
+class NUMATopologyFilter(HostByHostFilter, CandidateFilter):
     """Nova: a request with a NUMA topology needs a host with one that it fits
     (hardware.numa_fit_instance_to_host: cells, page sizes, pinned CPUs and
     thread policies, emulator threads, per-cell CPU and RAM allocation ratios,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from corral.scheduler.batch import HostBatch, Mask
-from corral.scheduler.filters.base import HostByHostFilter
+from corral.scheduler.filters.base import CandidateFilter, HostByHostFilter
 from corral.scheduler.filters.candidates import mappings
 from corral.scheduler.hardware import pci
 from corral.scheduler.spec import RequestSpec
@@ -13,7 +13,7 @@ from corral.scheduler.spec import RequestSpec
 _BAD_DATA = (ValueError, KeyError, TypeError)
 
 
-class PciPassthroughFilter(HostByHostFilter):
+class PciPassthroughFilter(HostByHostFilter, CandidateFilter):
     """Nova: with PCI requests (flavor aliases, SR-IOV ports), a host passes when
     its device pools can serve all of them (PciDeviceStats.support_requests:
     vendor/product and tags, PFs, VFs, vDPA and remote-managed kept apart,

@@ -1,0 +1,180 @@
+"""The search stage: from a request spec to the batch of hosts Placement offers.
+
+Nova's SchedulerManager.select_destinations up to the host filters:
+
+1. the request filters narrow the Placement query
+   (nova.scheduler.request_filter, corral.scheduler.request_filters);
+2. ResourceRequest.from_request_spec builds it (corral.scheduler.resources),
+   with the request filters' aggregates and traits, the requested
+   destination's aggregates, and `in_tree` when the destination is one node;
+3. GET /allocation_candidates answers from the in-memory index, up to
+   `[scheduler] max_placement_results` (no limit when hosts are forced, as
+   Nova asks then);
+4. the compute hosts of the candidates become one HostBatch, and the
+   pre-filter (corral.scheduler.stages.prefilter) narrows it.
+
+The index and the host cache are caught up with the store in the same read
+transaction first, so whatever was committed before the search counts (a
+zone, a group or a claim made a moment ago).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from corral.placement.candidates import Candidate, SearchSettings, find_candidates
+from corral.placement.candidates.resolve import StoreNames
+from corral.placement.index import PlacementIndex
+from corral.placement.request import CandidateRequest, RequestWideParams
+from corral.scheduler.admission import Admitted, current_group
+from corral.scheduler.batch import HostBatch
+from corral.scheduler.explain import StageReport
+from corral.scheduler.filters.base import PreFilter
+from corral.scheduler.host_state import HostStateCache
+from corral.scheduler.offers import offers_by_root
+from corral.scheduler.request_filters import (
+    Narrowing,
+    RequestFilter,
+    RequestFilterSettings,
+    narrow,
+)
+from corral.scheduler.resources import ResourceDraft, resource_draft
+from corral.scheduler.spec import RequestSpec
+from corral.scheduler.stages.prefilter import forces_hosts, pre_filter
+
+PLACEMENT_STAGE = "placement"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchStageSettings:
+    max_placement_results: int = 1000
+    randomize_candidates: bool = False
+    request_filters: RequestFilterSettings = field(default_factory=RequestFilterSettings)
+
+
+@dataclass
+class Search:
+    """What Placement offered for one request, as the host filters will see it."""
+
+    request: CandidateRequest | None
+    narrowing: Narrowing
+    batch: HostBatch
+    # root provider uuid -> its candidates, best first
+    offered: dict[str, Sequence[Candidate]]
+    hosts_total: int
+    truncated: bool
+    # stages before the host filters (placement, the pre-filter), for explanations
+    stages: list[StageReport]
+    # when set, nothing was searched: why
+    refusal: str | None = None
+    # hosts the spec forces (Nova's force_hosts/force_nodes): host filters do not run
+    forced: bool = False
+
+    def fitting(self, batch: HostBatch, row: int) -> Candidate | None:
+        """The host's first candidate that still fits by the batch's figures."""
+        provider = batch.provider_uuid[row]
+        for candidate in self.offered.get(provider) or ():
+            if batch.fits(row, candidate.allocations.get(provider)):
+                return candidate
+        return None
+
+    def prefer(self, provider: str, candidate: Candidate) -> None:
+        """Put `candidate` first among the host's: the one claimed and consumed."""
+        candidates = self.offered[provider]
+        if candidates[0] is not candidate:
+            self.offered[provider] = [candidate, *(c for c in candidates if c is not candidate)]
+
+
+class CandidateSearch:
+    """The search stage; thread-safe (it holds no state of its own per search)."""
+
+    def __init__(
+        self,
+        index: PlacementIndex,
+        hosts: HostStateCache,
+        settings: SearchStageSettings,
+        request_filters: Sequence[RequestFilter],
+        prefilters: Sequence[PreFilter],
+        rng: random.Random,
+        *,
+        judges_candidates: bool,
+    ) -> None:
+        self.index = index
+        self.hosts = hosts
+        self.settings = settings
+        self.request_filters = list(request_filters)
+        self.prefilters = list(prefilters)
+        self._rng = rng
+        # Only when a host filter judges candidates (NUMA, PCI) do batches
+        # carry every candidate's mappings.
+        self._judges_candidates = judges_candidates
+
+    def run(self, admitted: Admitted) -> tuple[Search, RequestSpec]:
+        """The search for an admitted request, and its spec with the server
+        group as it stands now."""
+        settings = SearchSettings(
+            randomize=self.settings.randomize_candidates,
+            rng=random.Random(self._rng.random()),
+            summaries=False,
+        )
+        with self.index.session() as (conn, state):
+            self.hosts.catch_up(conn)
+            spec = current_group(self.hosts, admitted.spec)
+            draft = resource_draft(spec)
+            narrowing = narrow(
+                spec,
+                self.hosts.aggregates(),
+                self.settings.request_filters,
+                draft=draft,
+                request_filters=self.request_filters,
+            )
+            refusal = narrowing.refusal or admitted.refusal
+            if refusal is not None:
+                empty = self.hosts.batch_for([], state)
+                return Search(None, narrowing, empty, {}, 0, False, [], refusal), spec
+            request = self._candidate_request(spec, admitted, draft, narrowing)
+            result = find_candidates(StoreNames(conn), state, request, settings)
+            offered = offers_by_root(state, result)
+            batch = self.hosts.batch_for(list(offered), state)
+        limit = request.params.limit
+        truncated = limit is not None and len(result) >= limit
+        hosts_total = self.hosts.stats().nodes
+        if self._judges_candidates:
+            batch.candidate_mappings = [
+                tuple({k: tuple(v) for k, v in c.mappings.items()} for c in offered[p])
+                for p in batch.provider_uuid
+            ]
+        stages = [StageReport(PLACEMENT_STAGE, hosts_total, len(batch))]
+        batch = pre_filter(self.prefilters, batch, spec, stages)
+        search = Search(request, narrowing, batch, offered, hosts_total, truncated, stages)
+        search.forced = forces_hosts(spec) and len(batch) > 0
+        return search, spec
+
+    def _candidate_request(
+        self,
+        spec: RequestSpec,
+        admitted: Admitted,
+        draft: ResourceDraft,
+        narrowing: Narrowing,
+    ) -> CandidateRequest:
+        root = draft.root
+        root.member_of.extend(uuids for uuids, _label in narrowing.member_of)
+        root.forbidden_aggs.update(narrowing.forbidden_aggs)
+        destination = spec.requested_destination
+        if destination is not None:
+            for any_of in destination.aggregates:
+                root.member_of.append(frozenset(a for a in any_of.split(",") if a))
+            root.forbidden_aggs.update(destination.forbidden_aggregates)
+            if len(admitted.destination_providers) == 1:
+                root.in_tree = admitted.destination_providers[0]
+        rlp = spec.request_level_params
+        params = RequestWideParams(
+            limit=None if forces_hosts(spec) else self.settings.max_placement_results,
+            group_policy=draft.group_policy,
+            root_required=rlp.root_required | frozenset(narrowing.root_required),
+            root_forbidden=rlp.root_forbidden | frozenset(narrowing.root_forbidden),
+            same_subtrees=rlp.same_subtree,
+        )
+        return CandidateRequest(draft.frozen_groups(), params)
