@@ -50,6 +50,7 @@ from corral.placement import consumers
 from corral.placement.allocations import ConsumerWrite, replace_in, run_write
 from corral.placement.batched_claims import BatchOutcome, ConsumerExists, claim_each_in
 from corral.placement.candidates import Candidate, SearchSettings, find_candidates
+from corral.placement.candidates.reasons import placement_reasons
 from corral.placement.candidates.resolve import StoreNames
 from corral.placement.consumers import ConsumerSpec, Defaults
 from corral.placement.index import PlacementIndex
@@ -59,7 +60,7 @@ from corral.scheduler.batch import HostBatch, Ints, Mask
 from corral.scheduler.coalesce import Coalescer
 from corral.scheduler.explain import Explanation, RankedHost, StageReport
 from corral.scheduler.filters import HostFilter
-from corral.scheduler.host_state import HostStateCache
+from corral.scheduler.host_cache import HostCache
 from corral.scheduler.instances import (
     PlacedInstance,
     delete_instance,
@@ -67,7 +68,6 @@ from corral.scheduler.instances import (
     record_placed_in,
 )
 from corral.scheduler.offers import offers_by_root
-from corral.scheduler.placement_reasons import placement_reasons
 from corral.scheduler.ranking import Ranking
 from corral.scheduler.request_filters import Narrowing, RequestFilterSettings, narrow
 from corral.scheduler.resources import resource_draft
@@ -212,7 +212,7 @@ class Scheduler:
         self,
         db: Database,
         index: PlacementIndex,
-        hosts: HostStateCache,
+        hosts: HostCache,
         *,
         filters: Sequence[HostFilter],
         weighers: Sequence[HostWeigher],
@@ -240,11 +240,11 @@ class Scheduler:
         conf: cfg.ConfigOpts,
         db: Database,
         index: PlacementIndex,
-        hosts: HostStateCache | None = None,
+        hosts: HostCache | None = None,
     ) -> Scheduler:
         """The scheduler the config describes; loads the host cache when not given."""
         if hosts is None:
-            hosts = HostStateCache(
+            hosts = HostCache(
                 db,
                 service_down_time=conf.service_down_time,
                 default_availability_zone=conf.default_availability_zone,
@@ -600,7 +600,7 @@ class Scheduler:
             rng=random.Random(self._rng.random()),
             summaries=False,
         )
-        with self.index.session() as (conn, state):
+        with self.index.session() as (conn, view):
             self.hosts.catch_up(conn)
             spec = self._with_current_group(spec)
             narrowing = narrow(spec, self.hosts.aggregates(), self.request_filters)
@@ -608,11 +608,11 @@ class Scheduler:
             if refusal is None:
                 request, refusal = self._candidate_request(spec, narrowing)
             if request is None:
-                empty = self.hosts.batch_for([], state)
+                empty = self.hosts.batch_for([], view)
                 return _Search(None, narrowing, empty, {}, 0, False, [], refusal), spec
-            result = find_candidates(StoreNames(conn), state, request, search_settings)
-            offered = offers_by_root(state, result)
-            batch = self.hosts.batch_for(list(offered), state)
+            result = find_candidates(StoreNames(conn), view, request, search_settings)
+            offered = offers_by_root(view, result)
+            batch = self.hosts.batch_for(list(offered), view)
         limit = request.params.limit
         truncated = limit is not None and len(result) >= limit
         hosts_total = self.hosts.stats().nodes
@@ -926,9 +926,9 @@ class Scheduler:
         if search.request is None:
             return StageReport(PLACEMENT_STAGE, search.hosts_total, 0)
         offered = set(search.offered)
-        with self.index.reading() as state:
+        with self.index.viewing() as view:
             reasons = placement_reasons(
-                state,
+                view,
                 self.hosts.all_provider_uuids(),
                 search.request,
                 search.narrowing,
