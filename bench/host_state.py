@@ -3,7 +3,7 @@ and building a HostBatch per decision.
 
 Writes N compute hosts (default 10,000) with VCPU/MEMORY_MB/DISK_GB
 inventory, usage, traits, 20 aggregates and a few instances per host into a
-fresh SQLite database, loads the placement index and the HostStateCache, and
+fresh SQLite database, loads the placement index and the HostCache, and
 prints the mean time of each operation and the rate it allows.
 
     .venv/bin/python bench/host_state.py [--hosts 10000] [--runs 200]
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, select
 
 from corral.placement.index import PlacementIndex
-from corral.scheduler.host_state import HostStateCache
+from corral.scheduler.host_cache import HostCache
 from corral.scheduler.instances import PlacedInstance, record_placed
 from corral.store import migrate, tables
 from corral.store.database import Database, record_changes, utcnow
@@ -139,17 +139,17 @@ def main() -> None:
         print(f"populated {args.hosts} hosts in {time.perf_counter() - started:.1f} s")
         index = PlacementIndex(db)
         index.load()
-        cache = HostStateCache(db)
+        cache = HostCache(db)
         load = mean_seconds(cache.load, 3)
         shuffled = uuids[:]
         random.Random(2).shuffle(shuffled)
         rows: list[tuple[str, float]] = [("full load of the host state", load)]
-        with index.reading() as state:
+        with index.viewing() as view:
             for size in (args.hosts, 1000, 100, 10):
                 picked = shuffled[:size]
                 rows.append(
                     (f"batch_for {size} hosts", mean_seconds(
-                        lambda p=picked: cache.batch_for(p, state), args.runs))  # type: ignore[misc]
+                        lambda p=picked: cache.batch_for(p, view), args.runs))  # type: ignore[misc]
                 )  # fmt: skip
         rows.append(("catch_up, nothing changed", mean_seconds(cache.catch_up, args.runs)))
 

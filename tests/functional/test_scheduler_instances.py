@@ -10,7 +10,7 @@ import pytest
 
 from corral.placement.index import PlacementIndex
 from corral.scheduler import server_groups
-from corral.scheduler.host_state import HostStateCache
+from corral.scheduler.host_cache import HostCache
 from corral.scheduler.instances import PlacedInstance, record_placed
 from corral.store import host_changes
 from corral.store.database import Database
@@ -24,6 +24,7 @@ from tests.functional.scheduler_rows import (
     log_kinds,
     register,
 )
+from tests.unit import host_cache_queries as queries
 
 
 def placed(uuid_: str, host: str = "cmp1", project: str = "p1", **kw: object) -> PlacedInstance:
@@ -158,7 +159,7 @@ def test_a_cache_follows_writers_in_other_processes(
     group = server_groups.create_group(
         database, name="g", policy="soft-affinity", rules={}, project_id="p", user_id="u"
     )
-    cache = HostStateCache(database)
+    cache = HostCache(database)
     cache.load()
     spawn = multiprocessing.get_context("spawn")
     writers = [
@@ -173,8 +174,8 @@ def test_a_cache_follows_writers_in_other_processes(
         writer.join()
         assert writer.exitcode == 0
     cache.catch_up()
-    assert cache.instance_counts() == dict.fromkeys(hosts, 15)
-    assert cache.member_counts(group.uuid) == dict.fromkeys(hosts, 15)
+    assert queries.instance_counts(cache) == dict.fromkeys(hosts, 15)
+    assert queries.member_counts(cache, group.uuid) == dict.fromkeys(hosts, 15)
     spec_group = cache.instance_group(group.uuid)
     assert spec_group is not None and len(spec_group.members) == 60
     assert cache.full_loads == 1

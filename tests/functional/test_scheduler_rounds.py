@@ -19,9 +19,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from corral.placement import allocations as allocation_writes
-from corral.scheduler.stages import claim
 from corral.scheduler.engine import Scheduler
 from corral.scheduler.spec import Flavor, NoValidHost, RequestSpec
+from corral.scheduler.stages import claim
 from tests.conftest import PlacementClient
 from tests.functional.placement_rows import allocate
 from tests.functional.scheduler_rows import ROOT, compute_host

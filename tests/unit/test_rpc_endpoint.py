@@ -18,8 +18,8 @@ import pytest
 from corral.rpc.endpoint import SchedulerEndpoint
 from corral.rpc.envelope import check_size, read_context
 from corral.rpc.errors import InvalidMessage, NoValidHost
-from corral.scheduler.spec import NoValidHost as NoHostFits
 from corral.scheduler.spec import AllocationRequest, RequestSpec, Selection
+from corral.scheduler.spec import NoValidHost as NoHostFits
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "nova"
 CTXT = json.loads((FIXTURES / "context.json").read_text())

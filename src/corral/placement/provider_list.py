@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from corral.errors import BadRequest
 from corral.placement.candidates import providers as indexed_providers
 from corral.placement.index import IndexState, PlacementIndex
+from corral.placement.index.view import viewed_state
 from corral.store import provider_filters, resource_classes
 from corral.store import providers as providers_store
 from corral.store import traits as traits_store
@@ -59,7 +60,8 @@ def list_providers(
     with contextlib.ExitStack() as stack:
         state: IndexState | None = None
         if index is not None:
-            conn, state = stack.enter_context(index.session())
+            conn, view = stack.enter_context(index.session())
+            state = viewed_state(view)
         else:
             conn = stack.enter_context(db.read())
         if query.in_tree is not None and providers_store.get_by_uuid(conn, query.in_tree) is None:

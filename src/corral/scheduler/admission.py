@@ -28,7 +28,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from corral.errors import BadRequest
-from corral.scheduler.host_state import HostStateCache
+from corral.scheduler.host_cache import HostCache
 from corral.scheduler.spec import RequestSpec
 
 
@@ -51,7 +51,7 @@ def group_uuid(spec: RequestSpec) -> str | None:
     return hint[0] if hint else None
 
 
-def current_group(hosts: HostStateCache, spec: RequestSpec) -> RequestSpec:
+def current_group(hosts: HostCache, spec: RequestSpec) -> RequestSpec:
     """The spec with its server group as the host cache knows it now (the
     members' hosts); the caller's members may include instances being built
     now and are kept."""
@@ -70,16 +70,14 @@ def current_group(hosts: HostStateCache, spec: RequestSpec) -> RequestSpec:
     return dataclasses.replace(spec, instance_group=current)
 
 
-def _check_zone(hosts: HostStateCache, zone: str | None) -> None:
+def _check_zone(hosts: HostCache, zone: str | None) -> None:
     if zone is None or zone == hosts.default_availability_zone:
         return
     if not any(a.availability_zone == zone for a in hosts.aggregates().values()):
         raise BadRequest(f"The requested availability zone {zone} is not available.")
 
 
-def destination_providers(
-    hosts: HostStateCache, host: str | None, node: str | None
-) -> tuple[str, ...]:
+def destination_providers(hosts: HostCache, host: str | None, node: str | None) -> tuple[str, ...]:
     """The compute node providers of a host and/or node name."""
     found = []
     for provider in hosts.all_provider_uuids():
@@ -91,7 +89,7 @@ def destination_providers(
     return tuple(found)
 
 
-def admit(hosts: HostStateCache, spec: RequestSpec, *, check_zone: bool = False) -> Admitted:
+def admit(hosts: HostCache, spec: RequestSpec, *, check_zone: bool = False) -> Admitted:
     """The request as the engine decides it; BadRequest for what names nothing known."""
     try:
         admitted = _admit(hosts, spec, check_zone)
@@ -103,7 +101,7 @@ def admit(hosts: HostStateCache, spec: RequestSpec, *, check_zone: bool = False)
     return admitted
 
 
-def _admit(hosts: HostStateCache, spec: RequestSpec, check_zone: bool) -> Admitted:
+def _admit(hosts: HostCache, spec: RequestSpec, check_zone: bool) -> Admitted:
     if check_zone:
         _check_zone(hosts, spec.availability_zone)
     spec = current_group(hosts, spec)

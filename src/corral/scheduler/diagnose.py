@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 
+from corral.placement.candidates.reasons import placement_reasons
 from corral.placement.index import PlacementIndex
 from corral.scheduler.batch import HostBatch
 from corral.scheduler.explain import Explanation, RankedHost, StageReport
-from corral.scheduler.host_state import HostStateCache
-from corral.scheduler.placement_reasons import placement_reasons
+from corral.scheduler.host_cache import HostCache
 from corral.scheduler.spec import NoValidHost, RequestSpec
 from corral.scheduler.stages.rank import Ranker, RankMemo
 from corral.scheduler.stages.search import PLACEMENT_STAGE, Search
@@ -36,7 +36,7 @@ class Diagnosis:
     """Explanations over the same stages the decision ran."""
 
     def __init__(
-        self, index: PlacementIndex, hosts: HostStateCache, ranker: Ranker, max_attempts: int
+        self, index: PlacementIndex, hosts: HostCache, ranker: Ranker, max_attempts: int
     ) -> None:
         self.index = index
         self.hosts = hosts
@@ -47,9 +47,9 @@ class Diagnosis:
         """Placement's stage, with why each host it offered nothing was left out."""
         if search.request is None:
             return StageReport(PLACEMENT_STAGE, search.hosts_total, 0)
-        with self.index.reading() as state:
+        with self.index.viewing() as view:
             reasons = placement_reasons(
-                state,
+                view,
                 self.hosts.all_provider_uuids(),
                 search.request,
                 search.narrowing,

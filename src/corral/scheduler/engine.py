@@ -27,7 +27,7 @@ from corral.scheduler.admission import admit
 from corral.scheduler.coalesce import Coalescer
 from corral.scheduler.explain import Explanation
 from corral.scheduler.filters import HostFilter
-from corral.scheduler.host_state import HostStateCache
+from corral.scheduler.host_cache import HostCache
 from corral.scheduler.pipeline import EngineSettings, Pipeline, settings_from_conf
 from corral.scheduler.request_filters import RequestFilterSettings
 from corral.scheduler.rounds import Outcome, QueuedRequest, decide_round
@@ -43,7 +43,7 @@ class Scheduler:
         self,
         db: Database,
         index: PlacementIndex,
-        hosts: HostStateCache,
+        hosts: HostCache,
         *,
         filters: Sequence[HostFilter],
         weighers: Sequence[HostWeigher],
@@ -66,11 +66,11 @@ class Scheduler:
         conf: cfg.ConfigOpts,
         db: Database,
         index: PlacementIndex,
-        hosts: HostStateCache | None = None,
+        hosts: HostCache | None = None,
     ) -> Scheduler:
         """The scheduler the config describes; loads the host cache when not given."""
         if hosts is None:
-            hosts = HostStateCache(
+            hosts = HostCache(
                 db,
                 service_down_time=conf.service_down_time,
                 default_availability_zone=conf.default_availability_zone,

@@ -16,7 +16,7 @@ import numpy as np
 
 from corral.placement.candidates import Candidate, CandidateResult
 from corral.placement.candidates.result import SingleProviderGroups
-from corral.placement.index.state import IndexState
+from corral.placement.index import IndexView
 
 
 def _single_candidate(single: SingleProviderGroups, row: int) -> Candidate:
@@ -71,13 +71,7 @@ class HostOffers(Sequence[Candidate]):
         return (self._source(row) for row in self._rows)
 
 
-def _root_slots(state: IndexState, providers: Sequence[str]) -> np.ndarray:
-    slot_of = state.slot_of_uuid
-    slots = np.fromiter((slot_of[p] for p in providers), dtype=np.intp, count=len(providers))
-    return state.root[slots]
-
-
-def offers_by_root(state: IndexState, result: CandidateResult) -> dict[str, Sequence[Candidate]]:
+def offers_by_root(view: IndexView, result: CandidateResult) -> dict[str, Sequence[Candidate]]:
     """root provider uuid -> its candidates, in the order the search gave them.
 
     A candidate that spans two trees (a sharing provider's share) is offered
@@ -86,7 +80,7 @@ def offers_by_root(state: IndexState, result: CandidateResult) -> dict[str, Sequ
     rows_of: dict[int, list[int]] = {}
     single = result.single
     if single is not None:
-        per_group = [_root_slots(state, providers) for providers in single.providers]
+        per_group = [view.root_slots(providers) for providers in single.providers]
         if len(per_group) == 1 and len(per_group[0]):
             # Group the rows by root with one sort; each host's rows keep the
             # search's order, hosts come in the order of their first row.
@@ -96,9 +90,8 @@ def offers_by_root(state: IndexState, result: CandidateResult) -> dict[str, Sequ
                 # One candidate per host (compute nodes without nested
                 # providers): every row is its own host, in the search's order.
                 source = CandidateSource(result)
-                uuid = state.uuid
-                return {uuid[root]: HostOffers(source, [row])
-                        for row, root in enumerate(roots.tolist())}  # fmt: skip
+                return {uuid: HostOffers(source, [row])
+                        for row, uuid in enumerate(view.uuids_of(roots.tolist()))}  # fmt: skip
             runs = np.split(order, np.flatnonzero(np.diff(roots[order])) + 1)
             runs.sort(key=lambda run: int(run[0]))
             for run in runs:
@@ -110,9 +103,12 @@ def offers_by_root(state: IndexState, result: CandidateResult) -> dict[str, Sequ
                     rows_of.setdefault(root, []).append(row)
     else:
         for row, candidate in enumerate(result.candidates):
-            spanned = _root_slots(state, list(candidate.allocations)).tolist()
+            spanned = view.root_slots(list(candidate.allocations)).tolist()
             for root in dict.fromkeys(spanned):
                 rows_of.setdefault(root, []).append(row)
     source = CandidateSource(result)
-    uuid = state.uuid
-    return {uuid[root]: HostOffers(source, rows) for root, rows in rows_of.items()}
+    root_uuids = view.uuids_of(rows_of)
+    return {
+        uuid: HostOffers(source, rows)
+        for uuid, rows in zip(root_uuids, rows_of.values(), strict=True)
+    }

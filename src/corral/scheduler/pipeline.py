@@ -28,7 +28,7 @@ from corral.scheduler import registry
 from corral.scheduler.admission import Admitted
 from corral.scheduler.diagnose import Diagnosis
 from corral.scheduler.filters import HostFilter
-from corral.scheduler.host_state import HostStateCache
+from corral.scheduler.host_cache import HostCache
 from corral.scheduler.request_filters import RequestFilterSettings
 from corral.scheduler.spec import NoValidHost, Selection
 from corral.scheduler.stages.alternates import selections
@@ -86,7 +86,7 @@ class Pipeline:
         self,
         db: Database,
         index: PlacementIndex,
-        hosts: HostStateCache,
+        hosts: HostCache,
         *,
         filters: Sequence[HostFilter],
         weighers: Sequence[HostWeigher],

@@ -2,7 +2,7 @@
 
 Writes to compute hosts, services, host aggregates, server groups and
 instances append to the same `change_log` as Placement's writes, so every
-process's cached host state (corral.scheduler.host_state) follows them the
+process's cached host state (corral.scheduler.host_cache) follows them the
 way the placement index follows providers. For these kinds the row's
 `resource_provider_id` column holds the id of the changed row in the kind's
 own table (a compute_hosts id for HOSTS, an instances id for INSTANCES, ...);

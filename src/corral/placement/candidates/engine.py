@@ -66,6 +66,7 @@ from corral.placement.candidates.result import (
 )
 from corral.placement.index.live import PlacementIndex
 from corral.placement.index.state import NO_PARENT, IndexState
+from corral.placement.index.view import IndexView, viewed_state
 from corral.placement.request import CandidateRequest, GroupPolicy
 
 Index = npt.NDArray[np.intp]
@@ -97,10 +98,13 @@ class _Rows:
 
 def find_candidates(
     names: NameSource,
-    state: IndexState,
+    index: IndexState | IndexView,
     request: CandidateRequest,
     settings: SearchSettings = SearchSettings(),
 ) -> CandidateResult:
+    """Placement's GET /allocation_candidates over the index (or a view of it,
+    as `PlacementIndex.session()` hands one out)."""
+    state = viewed_state(index) if isinstance(index, IndexView) else index
     requested = frozenset(request.resource_class_names)
     resolver = GroupResolver(names, state, request)
     try:

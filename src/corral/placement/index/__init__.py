@@ -2,5 +2,6 @@
 
 from corral.placement.index.live import PlacementIndex
 from corral.placement.index.state import IndexState, ProviderSummary
+from corral.placement.index.view import IndexView, ResourceColumn
 
-__all__ = ["IndexState", "PlacementIndex", "ProviderSummary"]
+__all__ = ["IndexState", "IndexView", "PlacementIndex", "ProviderSummary", "ResourceColumn"]

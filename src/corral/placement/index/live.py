@@ -1,6 +1,9 @@
 """The live index: loaded from the store, kept current from the change log.
 
-Correctness comes from catching up at the start of every search
+Placement answers from its database on every request; corral answers
+from this in-memory copy of the provider tables, which follows the change
+log through corral.store.change_feed (the same follower the scheduler's host
+cache uses). Correctness comes from catching up at the start of every search
 (`PlacementIndex.session`): a search sees every write that completed before
 it began, in this process or any other sharing the database. A background
 thread (`IndexRefresher`) only makes that catch-up cheaper by applying
@@ -15,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
@@ -23,21 +25,14 @@ from dataclasses import dataclass
 import os_traits
 from sqlalchemy import Connection
 
-from corral.placement.index.cursor import ChangeCursor
-from corral.placement.index.rwlock import ReadWriteLock
 from corral.placement.index.state import IndexState
-from corral.store import change_log, host_changes, resource_classes, snapshot
+from corral.placement.index.view import IndexView, TraitNames
+from corral.store import host_changes, resource_classes, snapshot
+from corral.store.change_feed import BATCH, CatchUpGate, ChangeFeed, Changes, LogPosition
 from corral.store.database import Database
+from corral.store.rwlock import ReadWriteLock
 
 LOG = logging.getLogger(__name__)
-
-# Log rows read per catch-up; a longer backlog is cheaper as a full reload.
-BATCH = 20_000
-# After a full load, sequence numbers missing among this many below the top
-# are treated as transactions possibly still in flight.
-RELOAD_WINDOW = 10_000
-# Seconds between checks that the log has not been reset under us.
-TOP_CHECK_INTERVAL = 5.0
 
 _ASPECTS = ("provider", "inventory", "usage", "traits", "aggregates")
 _KIND_ASPECTS: dict[str, tuple[str, ...]] = {
@@ -70,15 +65,11 @@ class PlacementIndex:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
-        self._batch = batch
-        self._clock = clock
         self._state = IndexState()
+        self._trait_names = TraitNames()
         self._rw = ReadWriteLock()
-        self._sync_lock = threading.Lock()
-        self._last_sync_start = float("-inf")
-        self._cursor = ChangeCursor(gap_timeout=gap_timeout)
-        self._loaded = False
-        self._last_top_check = float("-inf")
+        self._gate = CatchUpGate(db, clock)
+        self._feed = ChangeFeed(gap_timeout=gap_timeout, batch=batch, clock=clock)
         self.full_loads = 0
         self.changes_applied = 0
 
@@ -86,29 +77,15 @@ class PlacementIndex:
 
     def load(self) -> None:
         """(Re)build everything from the store."""
-        with self._sync_lock:
-            self._last_sync_start = self._clock()
-            with self.db.read() as conn:
-                self._full_load(conn)
+        self._gate.load(lambda conn: self._full_load(conn, self._feed.reload(conn).at))
 
     def catch_up(self, conn: Connection | None = None) -> None:
         """Apply every change committed before this call began."""
-        arrived = self._clock()
-        with self._sync_lock:
-            # A catch-up that started after we arrived has already seen
-            # everything we must see.
-            if self._last_sync_start > arrived:
-                return
-            self._last_sync_start = self._clock()
-            if conn is None:
-                with self.db.read() as own:
-                    self._sync(own)
-            else:
-                self._sync(conn)
+        self._gate.catch_up(self._sync, conn)
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[tuple[Connection, IndexState]]:
-        """A read transaction and the index, caught up to it, for one search.
+    def session(self) -> Iterator[tuple[Connection, IndexView]]:
+        """A read transaction and a view of the index, caught up to it, for one search.
 
         Name lookups (resource classes, traits) go through the connection, as
         the database is the authority on which names exist.
@@ -116,7 +93,14 @@ class PlacementIndex:
         with self.db.read() as conn:
             self.catch_up(conn)
             with self._rw.reading():
-                yield conn, self._state
+                yield conn, IndexView(self._state, self._trait_names)
+
+    @contextlib.contextmanager
+    def viewing(self) -> Iterator[IndexView]:
+        """A view of the index as it stands, without catching up (explanations
+        of a search that just ran)."""
+        with self._rw.reading():
+            yield IndexView(self._state, self._trait_names)
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[IndexState]:
@@ -130,17 +114,14 @@ class PlacementIndex:
                 providers=int(self._state.alive[: self._state.size].sum()),
                 full_loads=self.full_loads,
                 changes_applied=self.changes_applied,
-                last_seq=self._cursor.high,
-                gaps=len(self._cursor.gaps),
+                last_seq=self._feed.high,
+                gaps=self._feed.gap_count,
                 array_bytes=self._state.nbytes,
             )
 
     # --- loading -------------------------------------------------------------------
 
-    def _full_load(self, conn: Connection) -> None:
-        top = snapshot.last_seq(conn)
-        low = max(0, top - RELOAD_WINDOW)
-        present = snapshot.seqs_between(conn, low, top)
+    def _full_load(self, conn: Connection, at: LogPosition) -> None:
         # Data is read after the log position, so it is at least that new.
         providers = snapshot.providers(conn)
         state = IndexState(expected_providers=len(providers))
@@ -150,34 +131,22 @@ class PlacementIndex:
         state.sharing_trait_id = sharing.get(os_traits.MISC_SHARES_VIA_AGGREGATE)
         with self._rw.writing():
             self._state = state
-            self._cursor.reset(top, present, low, self._clock())
-        self._loaded = True
+            self._feed.restart(at)
         self.full_loads += 1
-        LOG.info("index loaded: %d providers, change log at %d", state.size, top)
+        LOG.info("index loaded: %d providers, change log at %d", state.size, at.top)
 
     def _sync(self, conn: Connection) -> None:
-        if not self._loaded:
-            self._full_load(conn)
+        polled = self._feed.poll(conn)
+        if not isinstance(polled, Changes):
+            self._full_load(conn, polled.at)
             return
-        now = self._clock()
-        self._cursor.expire(now)
-        if now - self._last_top_check > TOP_CHECK_INTERVAL:
-            self._last_top_check = now
-            if self._log_moved_away(conn):
-                self._full_load(conn)
-                return
-        rows = snapshot.changes_after(conn, self._cursor.high, self._batch, also=self._cursor.gaps)
-        if not rows:
+        if not polled.rows:
             return
-        if len(rows) >= self._batch:
-            self._full_load(conn)
-            return
-        fresh = self._cursor.accept([r.seq for r in rows], now)
         wanted: dict[str, set[int]] = {aspect: set() for aspect in _ASPECTS}
         with self._rw.reading():
             known = self._state.slot_of_id
-            for row in rows:
-                if row.seq not in fresh or row.kind in host_changes.KINDS:
+            for row in polled.rows:
+                if row.kind in host_changes.KINDS:
                     continue  # the scheduler's tables (their ids are not providers')
                 aspects = _KIND_ASPECTS.get(row.kind, _ASPECTS)
                 if row.provider_id not in known:
@@ -187,20 +156,7 @@ class PlacementIndex:
         if not any(wanted.values()):
             return
         self._apply(conn, wanted)
-        self.changes_applied += len(fresh)
-
-    def _log_moved_away(self, conn: Connection) -> bool:
-        """Cheap insurance, checked now and then: a log whose top fell below what
-        we applied (database restored, log emptied and restarted), or whose
-        oldest row lies past where we stand (rows we never read were pruned),
-        can only be followed by reloading."""
-        high = self._cursor.high
-        if high <= 0:
-            return False
-        if snapshot.last_seq(conn) < high:
-            return True
-        oldest = change_log.oldest_seq(conn)
-        return oldest is not None and oldest > high + 1
+        self.changes_applied += len(polled.rows)
 
     def _apply(self, conn: Connection, wanted: dict[str, set[int]]) -> None:
         # Read everything first, then hold the write lock only to fold it in.

@@ -32,7 +32,7 @@ from corral.scheduler.admission import Admitted, current_group
 from corral.scheduler.batch import HostBatch
 from corral.scheduler.explain import StageReport
 from corral.scheduler.filters.base import PreFilter
-from corral.scheduler.host_state import HostStateCache
+from corral.scheduler.host_cache import HostCache
 from corral.scheduler.offers import offers_by_root
 from corral.scheduler.request_filters import (
     Narrowing,
@@ -93,7 +93,7 @@ class CandidateSearch:
     def __init__(
         self,
         index: PlacementIndex,
-        hosts: HostStateCache,
+        hosts: HostCache,
         settings: SearchStageSettings,
         request_filters: Sequence[RequestFilter],
         prefilters: Sequence[PreFilter],
@@ -119,7 +119,7 @@ class CandidateSearch:
             rng=random.Random(self._rng.random()),
             summaries=False,
         )
-        with self.index.session() as (conn, state):
+        with self.index.session() as (conn, view):
             self.hosts.catch_up(conn)
             spec = current_group(self.hosts, admitted.spec)
             draft = resource_draft(spec)
@@ -132,12 +132,12 @@ class CandidateSearch:
             )
             refusal = narrowing.refusal or admitted.refusal
             if refusal is not None:
-                empty = self.hosts.batch_for([], state)
+                empty = self.hosts.batch_for([], view)
                 return Search(None, narrowing, empty, {}, 0, False, [], refusal), spec
             request = self._candidate_request(spec, admitted, draft, narrowing)
-            result = find_candidates(StoreNames(conn), state, request, settings)
-            offered = offers_by_root(state, result)
-            batch = self.hosts.batch_for(list(offered), state)
+            result = find_candidates(StoreNames(conn), view, request, settings)
+            offered = offers_by_root(view, result)
+            batch = self.hosts.batch_for(list(offered), view)
         limit = request.params.limit
         truncated = limit is not None and len(result) >= limit
         hosts_total = self.hosts.stats().nodes

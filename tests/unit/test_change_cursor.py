@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corral.placement.index.cursor import MAX_GAPS, ChangeCursor
+from corral.store.change_cursor import MAX_GAPS, ChangeCursor
 
 
 def test_in_order_rows_advance_without_gaps() -> None:

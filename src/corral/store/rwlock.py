@@ -1,5 +1,9 @@
 """A readers-writer lock: many searches at once, or one writer folding in changes.
 
+Every in-memory follower of the change log (the placement index, the
+scheduler's host cache) folds what corral.store.change_feed hands it under
+the write side; searches and batch builders hold the read side.
+
 Writers are preferred (a waiting writer stops new readers), so a stream of
 searches cannot starve the catch-up that later searches depend on.
 """

@@ -1,5 +1,10 @@
 """Why Placement offered no candidate on a host: one reason per ruled-out host.
 
+Placement itself answers GET /allocation_candidates with candidates only;
+Nova's NoValidHost then says nothing about why. corral's placement explains
+itself from its own index, for the scheduler's explanation (kube-scheduler's
+"0/5000 nodes are available: 3 Insufficient cpu, ...").
+
 Only computed when an explanation is wanted (NoValidHost, a dry run). Each
 check is a vectorised question over the index: does the host's root carry
 the trait the request filters demand, is it in the aggregates, does some
@@ -12,15 +17,16 @@ fit, or the search stopped at its limit) says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from corral.placement.index.state import IndexState
+from corral.placement.index.view import IndexView, viewed_state
 from corral.placement.request import CandidateRequest
-from corral.scheduler.request_filters import Narrowing
 
 Mask = npt.NDArray[np.bool_]
 Slots = npt.NDArray[np.intp]
@@ -28,6 +34,21 @@ Slots = npt.NDArray[np.intp]
 NO_CANDIDATE = "no allocation candidate"
 BEYOND_LIMIT = "beyond max_placement_results"
 NOT_IN_PLACEMENT = "no resource provider"
+
+
+class Narrowing(Protocol):
+    """The root and aggregate terms a caller added to the request (the
+    scheduler's request filters, corral.scheduler.request_filters.Narrowing),
+    each with the phrase that explains a host it rules out."""
+
+    @property
+    def member_of(self) -> Sequence[tuple[frozenset[str], str]]: ...
+    @property
+    def forbidden_aggs(self) -> Mapping[str, str]: ...
+    @property
+    def root_required(self) -> Mapping[str, str]: ...
+    @property
+    def root_forbidden(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +143,7 @@ def _checks(
 
 
 def placement_reasons(
-    state: IndexState,
+    view: IndexView,
     host_roots: Sequence[str],
     request: CandidateRequest,
     narrowing: Narrowing,
@@ -130,6 +151,7 @@ def placement_reasons(
     truncated: bool,
 ) -> dict[str, int]:
     """reason -> number of hosts (by root provider uuid) Placement did not offer."""
+    state = viewed_state(view)
     reasons: dict[str, int] = {}
     missing = [u for u in host_roots if u not in offered]
     if not missing:

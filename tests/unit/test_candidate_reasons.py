@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from corral.placement.index.state import IndexState
-from corral.placement.request import CandidateRequest, RequestGroup
-from corral.scheduler.placement_reasons import (
+from corral.placement.candidates.reasons import (
     BEYOND_LIMIT,
     NO_CANDIDATE,
     NOT_IN_PLACEMENT,
     placement_reasons,
 )
+from corral.placement.index import IndexState, IndexView
+from corral.placement.request import CandidateRequest, RequestGroup
 from corral.scheduler.request_filters import DISABLED_TRAIT, Narrowing
 from corral.store.snapshot import InventoryTuple, ProviderTuple, UsageTuple
 
@@ -117,7 +117,12 @@ HOSTS = ["h1", "h2", "h3", "h4", "h5"]
 
 def test_one_reason_per_host_that_was_not_offered() -> None:
     reasons = placement_reasons(
-        cloud(), HOSTS, flavor_request(), zone_narrowing(), offered={"h1"}, truncated=False
+        IndexView(cloud()),
+        HOSTS,
+        flavor_request(),
+        zone_narrowing(),
+        offered={"h1"},
+        truncated=False,
     )
     # h5 has MEMORY_MB on its child, so nothing rules it out: it just had no candidate
     assert reasons == {
@@ -130,21 +135,36 @@ def test_one_reason_per_host_that_was_not_offered() -> None:
 
 def test_nested_child_resource_counts_for_its_host() -> None:
     reasons = placement_reasons(
-        cloud(), ["h2", "h5"], flavor_request(), Narrowing(), offered=set(), truncated=False
+        IndexView(cloud()),
+        ["h2", "h5"],
+        flavor_request(),
+        Narrowing(),
+        offered=set(),
+        truncated=False,
     )
     assert reasons == {"lacked MEMORY_MB": 1, NO_CANDIDATE: 1}
 
 
 def test_offered_hosts_have_no_reason() -> None:
     reasons = placement_reasons(
-        cloud(), HOSTS, flavor_request(), zone_narrowing(), offered=set(HOSTS), truncated=False
+        IndexView(cloud()),
+        HOSTS,
+        flavor_request(),
+        zone_narrowing(),
+        offered=set(HOSTS),
+        truncated=False,
     )
     assert reasons == {}
 
 
 def test_host_passing_every_check_was_beyond_the_limit_when_truncated() -> None:
     reasons = placement_reasons(
-        cloud(), ["h1", "h5"], flavor_request(), zone_narrowing(), offered=set(), truncated=True
+        IndexView(cloud()),
+        ["h1", "h5"],
+        flavor_request(),
+        zone_narrowing(),
+        offered=set(),
+        truncated=True,
     )
     assert reasons == {BEYOND_LIMIT: 2}
 
@@ -160,14 +180,19 @@ def test_first_reason_wins() -> None:
         ]
     )
     reasons = placement_reasons(
-        state, ["h1", "h2", "h3"], flavor_request(), zone_narrowing(), set(), False
+        IndexView(state), ["h1", "h2", "h3"], flavor_request(), zone_narrowing(), set(), False
     )
     assert reasons == {"disabled": 1, "not in AZ az2": 1, "lacked MEMORY_MB": 1}
 
 
 def test_host_unknown_to_placement() -> None:
     reasons = placement_reasons(
-        cloud(), ["h1", "ghost"], flavor_request(), Narrowing(), offered={"h1"}, truncated=False
+        IndexView(cloud()),
+        ["h1", "ghost"],
+        flavor_request(),
+        Narrowing(),
+        offered={"h1"},
+        truncated=False,
     )
     assert reasons == {NOT_IN_PLACEMENT: 1}
 
@@ -181,14 +206,19 @@ def test_free_capacity_counts_usage_and_max_unit() -> None:
         ]
     )
     reasons = placement_reasons(
-        state, ["used-up", "small-units", "roomy"], flavor_request(1024), Narrowing(), set(), False
+        IndexView(state),
+        ["used-up", "small-units", "roomy"],
+        flavor_request(1024),
+        Narrowing(),
+        set(),
+        False,
     )
     assert reasons == {"lacked MEMORY_MB": 2, NO_CANDIDATE: 1}
 
 
 def test_class_placement_has_never_heard_of() -> None:
     request = CandidateRequest({"": RequestGroup(resources={"CUSTOM_UNHEARD_OF": 1})})
-    reasons = placement_reasons(cloud(), HOSTS, request, Narrowing(), set(), False)
+    reasons = placement_reasons(IndexView(cloud()), HOSTS, request, Narrowing(), set(), False)
     assert reasons == {"lacked CUSTOM_UNHEARD_OF": len(HOSTS)}
 
 
@@ -219,7 +249,9 @@ def test_granular_group_traits_anywhere_in_the_tree() -> None:
             ),
         }
     )
-    reasons = placement_reasons(state, ["h1", "h2", "h3", "h4"], request, Narrowing(), set(), False)
+    reasons = placement_reasons(
+        IndexView(state), ["h1", "h2", "h3", "h4"], request, Narrowing(), set(), False
+    )
     assert reasons == {
         NO_CANDIDATE: 1,
         "lacked trait CUSTOM_FAST or CUSTOM_UNKNOWN": 1,
@@ -230,7 +262,9 @@ def test_granular_group_traits_anywhere_in_the_tree() -> None:
 
 def test_required_trait_nobody_has() -> None:
     request = flavor_request(required_traits=(frozenset({"CUSTOM_NOBODY"}),))
-    reasons = placement_reasons(cloud(), ["h1", "h3"], request, Narrowing(), set(), False)
+    reasons = placement_reasons(
+        IndexView(cloud()), ["h1", "h3"], request, Narrowing(), set(), False
+    )
     assert reasons == {"lacked trait CUSTOM_NOBODY": 2}
 
 
@@ -253,7 +287,7 @@ def test_root_required_trait_and_isolated_aggregate() -> None:
     narrowing.root_required["CUSTOM_NOT_IN_PLACEMENT"] = "lacks CUSTOM_NOT_IN_PLACEMENT"
     narrowing.forbidden_aggs[ISOLATED_AGG[1]] = "in an aggregate isolated for other traits"
     reasons = placement_reasons(
-        state, ["raw", "no-raw", "isolated"], flavor_request(), narrowing, set(), False
+        IndexView(state), ["raw", "no-raw", "isolated"], flavor_request(), narrowing, set(), False
     )
     assert reasons == {
         "in an aggregate isolated for other traits": 1,
@@ -266,12 +300,16 @@ def test_root_required_trait_and_isolated_aggregate() -> None:
 def test_zone_aggregate_unknown_to_placement_rules_every_host_out() -> None:
     narrowing = Narrowing()
     narrowing.member_of.append((frozenset({"agg-nowhere"}), "not in AZ az9"))
-    reasons = placement_reasons(cloud(), HOSTS, flavor_request(), narrowing, set(), False)
+    reasons = placement_reasons(
+        IndexView(cloud()), HOSTS, flavor_request(), narrowing, set(), False
+    )
     assert reasons == {"not in AZ az9": len(HOSTS)}
 
 
 def test_removed_child_no_longer_counts() -> None:
     state = cloud()
     state.apply_providers({6}, [])
-    reasons = placement_reasons(state, ["h5"], flavor_request(), Narrowing(), set(), False)
+    reasons = placement_reasons(
+        IndexView(state), ["h5"], flavor_request(), Narrowing(), set(), False
+    )
     assert reasons == {"lacked MEMORY_MB": 1}

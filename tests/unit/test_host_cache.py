@@ -1,4 +1,4 @@
-"""HostStateCache: HostBatch columns, following the change log, liveness and groups.
+"""HostCache: HostBatch columns, following the change log, liveness and groups.
 
 Runs over a file-backed SQLite database (the cache loads from the store);
 the same behaviour on PostgreSQL is covered by the functional tests.
@@ -21,12 +21,13 @@ from sqlalchemy import update
 from corral.placement.index import PlacementIndex
 from corral.scheduler import host_aggregates, hosts, server_groups
 from corral.scheduler.batch import HostBatch
-from corral.scheduler.host_state import HostStateCache
+from corral.scheduler.host_cache import HostCache
 from corral.scheduler.instances import PlacedInstance, delete_instance, record_placed
 from corral.store import migrate, tables
 from corral.store.compute_hosts import NodeValues
 from corral.store.database import Database, utcnow
 from tests.functional.candidate_rows import CloudWriter
+from tests.unit import host_cache_queries as queries
 
 
 @pytest.fixture
@@ -78,16 +79,16 @@ class Cloud:
         self.providers[name] = rp
         return rp
 
-    def cache(self, **kw: Any) -> HostStateCache:
-        cache = HostStateCache(self.db, **kw)
+    def cache(self, **kw: Any) -> HostCache:
+        cache = HostCache(self.db, **kw)
         cache.load()
         return cache
 
-    def batch(self, cache: HostStateCache, names: list[str], now: float | None = None) -> HostBatch:
+    def batch(self, cache: HostCache, names: list[str], now: float | None = None) -> HostBatch:
         self.index.catch_up()
         cache.catch_up()
-        with self.index.reading() as state:
-            return cache.batch_for([self.providers[n] for n in names], state, now=now)
+        with self.index.viewing() as view:
+            return cache.batch_for([self.providers[n] for n in names], view, now=now)
 
 
 @pytest.fixture
@@ -166,13 +167,13 @@ def test_unknown_providers_are_left_out_in_order(cloud: Cloud, db: Database) -> 
     bare = cloud.writer.provider("not-a-compute")  # a provider with no compute node
     cache = cloud.cache()
     cloud.index.catch_up()
-    with cloud.index.reading() as state:
+    with cloud.index.viewing() as view:
         batch = cache.batch_for(
             [cloud.providers["b"], bare, str(uuid.uuid4()), cloud.providers["a"]],
-            state,
+            view,
             now=time.time(),
         )
-        empty = cache.batch_for([], state, now=time.time())
+        empty = cache.batch_for([], view, now=time.time())
     assert batch.host == ["b", "a"]
     assert len(empty) == 0 and empty.vcpus_total.shape == (0,)
     picked = batch.take(np.array([1]))
@@ -183,8 +184,8 @@ def test_a_node_not_in_placement_has_no_resources(cloud: Cloud, db: Database) ->
     ghost = str(uuid.uuid4())
     hosts.register_node(db, "ghost", "ghost", node_values(ghost))
     cache = cloud.cache()
-    with cloud.index.reading() as state:
-        batch = cache.batch_for([ghost], state, now=time.time())
+    with cloud.index.viewing() as view:
+        batch = cache.batch_for([ghost], view, now=time.time())
     assert batch.host == ["ghost"]
     assert batch.vcpus_total.tolist() == [0] and batch.cpu_allocation_ratio.tolist() == [1.0]
     assert batch.traits == [frozenset()]
@@ -279,8 +280,13 @@ def test_liveness_from_heartbeats(cloud: Cloud, db: Database) -> None:
     cloud.host("a")
     cloud.host("b")
     clock = [time.time()]
-    cache = HostStateCache(
-        db, service_down_time=60, heartbeat_poll_interval=5, clock=lambda: clock[0]
+    ticks = [0.0]  # monotonic time: moved on to pass the poll interval
+    cache = HostCache(
+        db,
+        service_down_time=60,
+        heartbeat_poll_interval=5,
+        clock=lambda: clock[0],
+        monotonic=lambda: ticks[0],
     )
     cache.load()
     # Heartbeats were written at the real time; move the fake clock there.
@@ -295,14 +301,14 @@ def test_liveness_from_heartbeats(cloud: Cloud, db: Database) -> None:
             .where(tables.compute_services.c.host == "a")
             .values(last_heartbeat=long_ago)
         )
-    cache._last_poll = float("-inf")  # the poll interval has passed
+    ticks[0] += 5  # the poll interval has passed
     batch = cloud.batch(cache, ["a", "b"], now=clock[0])
     assert batch.up.tolist() == [False, True]
     assert cache.heartbeat_polls >= 1
 
     # A heartbeat brings it back at the next poll.
     hosts.heartbeat(db, "a")
-    cache._last_poll = float("-inf")
+    ticks[0] += 5
     assert cloud.batch(cache, ["a", "b"], now=clock[0]).up.tolist() == [True, True]
 
     # Without polls, a host is not kept up on old news: a minute on, both read down.
@@ -343,17 +349,17 @@ def test_group_helpers(cloud: Cloud, db: Database) -> None:
     assert spec_group.rules == {"max_server_per_host": "2"}
     assert spec_group.members == tuple(members)
     assert spec_group.hosts == ("a", "b")
-    assert cache.group_hosts(group.uuid) == {"a", "b"}
-    assert cache.member_counts(group.uuid) == {"a": 2, "b": 1}
-    assert cache.instance_counts() == {"a": 2, "b": 2}
-    assert cache.group_of_instance(members[0]) == group.uuid
-    assert cache.group_of_instance(loner) is None
-    assert cache.host_of_instance(loner) == "b"
+    assert queries.group_hosts(cache, group.uuid) == {"a", "b"}
+    assert queries.member_counts(cache, group.uuid) == {"a": 2, "b": 1}
+    assert queries.instance_counts(cache) == {"a": 2, "b": 2}
+    assert queries.group_of_instance(db, members[0]) == group.uuid
+    assert queries.group_of_instance(db, loner) is None
+    assert queries.host_of_instance(cache, loner) == "b"
     assert cache.instance_group(str(uuid.uuid4())) is None
 
     delete_instance(db, members[2])
     cache.catch_up()
-    assert cache.group_hosts(group.uuid) == {"a"}
+    assert queries.group_hosts(cache, group.uuid) == {"a"}
     server_groups.delete_group(db, group.uuid)
     cache.catch_up()
     assert cache.instance_group(group.uuid) is None

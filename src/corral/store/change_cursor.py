@@ -1,4 +1,7 @@
-"""Where the index stands in the change log, allowing for gaps.
+"""Where a change-log follower stands in the log, allowing for gaps.
+
+Used by corral.store.change_feed, which every in-memory follower (the
+placement index, the scheduler's host cache) reads the log through.
 
 On PostgreSQL a sequence number is taken when a row is inserted but becomes
 visible when its transaction commits, so seq 12 can be visible while seq 11
