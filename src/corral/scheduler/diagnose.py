@@ -5,7 +5,7 @@ path); when an instance finds no host, the same stages run again over the
 batch it saw, this time recording why each host went (kube-scheduler's
 "0/5000 nodes are available: ..." folded from every filter's Status):
 placement's own reasons for the hosts it offered no candidate
-(corral.scheduler.placement_reasons), the pre-filter's, each host filter's,
+(corral.placement.candidates.reasons), the pre-filter's, each host filter's,
 and the claim stage's (filled by earlier instances, full when claimed, not
 tried within max_attempts).
 """
