@@ -27,8 +27,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select, text
-
 from bench.candidates import (
     UPSTREAM_SERVER,
     build_upstream_db,
@@ -36,6 +34,8 @@ from bench.candidates import (
     serve,
     upstream_venv,
 )
+from sqlalchemy import create_engine, func, select, text
+
 from corral.store import import_placement as imp
 from corral.store import migrate, tables
 from corral.store.database import Database
@@ -237,7 +237,9 @@ def provider_count(url: str) -> int:
     try:
         with db.read() as conn:
             return int(
-                conn.execute(select(func.count()).select_from(tables.resource_providers)).scalar_one()
+                conn.execute(
+                    select(func.count()).select_from(tables.resource_providers)
+                ).scalar_one()
             )
     finally:
         db.dispose()
