@@ -542,3 +542,37 @@ def test_missing_sqlite_file_is_not_created(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"no SQLite database at {missing}" in result.stderr
     assert not missing.exists()
+
+
+def test_consumer_without_allocations_left_out(upstream: Source, tmp_path: Path) -> None:
+    """corral keeps a consumer only while it has allocations; such a source row
+    is counted as left out, not as a mismatch."""
+    src = tmp_path / "orphan.sqlite"
+    shutil.copyfile(upstream.db, src)
+    conn = sqlite3.connect(src)
+    with conn:
+        conn.execute(
+            "INSERT INTO consumers (uuid, project_id, user_id, generation) "
+            "SELECT ?, project_id, user_id, 7 FROM consumers LIMIT 1",
+            (str(uuidlib.uuid4()),),
+        )
+    conn.close()
+    target = Database(f"sqlite:///{tmp_path / 'corral.db'}")
+    migrate.upgrade(target)
+    report = imp.import_placement(f"sqlite:///{src}", target)
+    target.dispose()
+    assert report.ok and report.committed
+    (consumers,) = [c for c in report.counts if c.entity == "consumers"]
+    assert (consumers.source, consumers.imported, consumers.skipped) == (4, 3, 1)
+
+
+def test_other_schema_revision_refused(upstream: Source, tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite"
+    shutil.copyfile(upstream.db, old)
+    conn = sqlite3.connect(old)
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = '422ece571366'")
+    conn.close()
+    result = run_import(f"sqlite:///{old}", f"sqlite:///{tmp_path / 'corral.db'}")
+    assert result.returncode == 2
+    assert "at revision 422ece571366, not a082b8bb98d0" in result.stderr
