@@ -225,7 +225,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-UPSTREAM_SERVER = """
+_UPSTREAM_SERVER = """
 import sys
 from wsgiref import simple_server
 from placement.wsgi import api
@@ -399,7 +399,7 @@ def main() -> int:
                 "--workers",
                 "1",
             ]
-            up_cmd = [str(venv / "bin/python"), "-c", UPSTREAM_SERVER, str(u_port)]
+            up_cmd = [str(venv / "bin/python"), "-c", _UPSTREAM_SERVER, str(u_port)]
             with (
                 serve(corral_cmd, c_port),
                 serve(up_cmd, u_port, {"OS_PLACEMENT_CONFIG_DIR": str(state)}),

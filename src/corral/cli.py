@@ -70,6 +70,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_import_placement(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from corral.cli_output import StageProgress, render_import_report
     from corral.service.config_files import load
     from corral.service.launcher import ServeOptions, database_url
@@ -87,9 +89,18 @@ def cmd_db_import_placement(args: argparse.Namespace) -> int:
         print(f"corral: error: {exc}", file=sys.stderr)
         return 2
     options = ServeOptions(database=args.database, data_dir=args.data_dir)
-    db = Database(database_url(options, loaded.conf.placement_database.connection))
+    target = database_url(options, loaded.conf.placement_database.connection)
     try:
+        db = Database(target)
         migrate.upgrade(db)
+    except (ValueError, SQLAlchemyError) as exc:
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        print(
+            f"corral: error: cannot prepare the target {imp.safe_url(target)}: {detail}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
         print(
             f"importing {imp.safe_url(source)} into {imp.safe_url(db.url)}",
             file=sys.stderr,

@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import pytest
 from bench.candidates import (
-    UPSTREAM_SERVER,
+    _UPSTREAM_SERVER,
     build_upstream_db,
     free_port,
     serve,
@@ -190,7 +190,7 @@ def upstream(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Source:
     state = tmp_path_factory.mktemp("upstream")
     db = build_upstream_db(venv, state)
     port = free_port()
-    cmd = [str(venv / "bin/python"), "-c", UPSTREAM_SERVER, str(port)]
+    cmd = [str(venv / "bin/python"), "-c", _UPSTREAM_SERVER, str(port)]
     with serve(cmd, port, {"OS_PLACEMENT_CONFIG_DIR": str(state)}) as url:
         up = Upstream(url)
         _fill(up)

@@ -3,7 +3,8 @@
 The source is read with upstream's own schema as openstack-placement 16.0.0
 leaves it (`placement/db/sqlalchemy/models.py`, Alembic head `a082b8bb98d0`)
 on MySQL/MariaDB, PostgreSQL or SQLite. It is only ever read: SQLite sources
-are opened read-only, the others inside one read-only snapshot transaction.
+are opened read-only, the others inside one REPEATABLE READ snapshot that
+issues nothing but SELECTs (and is declared read-only on PostgreSQL).
 
 Everything lands in the target in one write transaction that is checked
 before it commits: row counts per entity and every provider's usage and
@@ -251,7 +252,8 @@ def _source_engine(url: str) -> Engine:
         return _sqlite_read_only(parsed)
     try:
         # A snapshot of the whole database for every SELECT of the import.
-        return create_engine(parsed, isolation_level="REPEATABLE READ")
+        options = {"postgresql_readonly": True} if backend == "postgresql" else {}
+        return create_engine(parsed, isolation_level="REPEATABLE READ", execution_options=options)
     except (NoSuchModuleError, ImportError) as exc:
         raise ImportRefused(
             f"the driver for {parsed.drivername} is not installed ({exc.__class__.__name__}: "
