@@ -69,6 +69,59 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_import_placement(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from corral.cli_output import StageProgress, render_import_report
+    from corral.service.config_files import load
+    from corral.service.launcher import ServeOptions, database_url
+    from corral.store import import_placement as imp
+    from corral.store import migrate
+    from corral.store.database import Database
+
+    source = args.source_url
+    if source == "-":
+        # Read from stdin, so that a password stays out of the process list.
+        source = sys.stdin.readline().strip()
+    try:
+        loaded = load(_source(args))
+    except ConfigLoadError as exc:
+        print(f"corral: error: {exc}", file=sys.stderr)
+        return 2
+    options = ServeOptions(database=args.database, data_dir=args.data_dir)
+    target = database_url(options, loaded.conf.placement_database.connection)
+    try:
+        db = Database(target)
+        migrate.upgrade(db)
+    except (ValueError, SQLAlchemyError) as exc:
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        print(
+            f"corral: error: cannot prepare the target {imp.safe_url(target)}: {detail}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        print(
+            f"importing {imp.safe_url(source)} into {imp.safe_url(db.url)}",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            report = imp.import_placement(source, db, progress=StageProgress(sys.stderr))
+        except imp.ImportRefused as exc:
+            print(f"corral: error: {exc}", file=sys.stderr)
+            return 2
+        except imp.ImportMismatch as exc:
+            print(render_import_report(exc.report))
+            print(f"corral: error: {exc}", file=sys.stderr)
+            return 1
+    finally:
+        db.dispose()
+    print(render_import_report(report))
+    print("imported and committed; start corral on this database", file=sys.stderr)
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         return int(text)
@@ -300,6 +353,21 @@ def build_parser() -> argparse.ArgumentParser:
         "upgrade", parents=[common], help="upgrade the schema to the newest revision"
     )
     upgrade.set_defaults(func=cmd_db_upgrade)
+    importer = db_sub.add_parser(
+        "import-placement",
+        parents=[common],
+        help="copy an upstream Placement database (openstack-placement 16.0.0) into this "
+        "empty one; 2 when refused, 1 when the copy does not match (rolled back)",
+    )
+    importer.add_argument(
+        "--from",
+        dest="source_url",
+        required=True,
+        metavar="URL",
+        help="the upstream database, e.g. mysql+pymysql://placement:PW@db/placement "
+        "(only read); - reads the URL from stdin",
+    )
+    importer.set_defaults(func=cmd_db_import_placement)
 
     schedule = sub.add_parser(
         "schedule",

@@ -98,3 +98,49 @@ class Progress:
         tail = f" {note}" if note else ""
         self.out.write(("\r" if self.tty else "") + self.bar() + tail + "\n")
         self.out.flush()
+
+
+class StageProgress:
+    """One `Progress` bar per stage of a long command (`corral db import-placement`)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.bar: Progress | None = None
+
+    def begin(self, label: str, total: int) -> None:
+        self.bar = Progress(self.out, total, f"{label:<32}")
+
+    def advance(self, count: int) -> None:
+        if self.bar is not None:
+            self.bar.step(count)
+
+    def end(self) -> None:
+        if self.bar is not None:
+            self.bar.finish()
+            self.bar = None
+
+
+MISMATCHES_SHOWN = 20
+
+
+def render_import_report(report: Any) -> str:
+    """The summary of `corral db import-placement` (a store ImportReport): counts
+    per entity, then every provider's usage and generation against the source."""
+    from corral.store.import_placement import summary_rows
+
+    parts = [table(("entity", "source", "imported", "check"), summary_rows(report))]
+    if report.mismatches:
+        shown = report.mismatches[:MISMATCHES_SHOWN]
+        rows = [(m.provider_uuid, m.what, m.source, m.imported) for m in shown]
+        parts.append(
+            f"{len(report.mismatches)} differences in usage or generation:\n"
+            + table(("provider", "class or field", "source", "imported"), rows)
+        )
+        if len(report.mismatches) > len(shown):
+            parts.append(f"... and {len(report.mismatches) - len(shown)} more")
+    else:
+        parts.append(
+            f"usage: every provider's usage per resource class and its generation equal "
+            f"the source's ({report.providers_compared} providers compared)"
+        )
+    return "\n\n".join(parts)
