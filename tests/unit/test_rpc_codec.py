@@ -117,7 +117,7 @@ def test_boot_request_spec() -> None:
 
 
 def test_numa_and_pci_data_read_by_the_filters() -> None:
-    from corral.scheduler.hardware import numa, pci
+    from corral.compute.hardware import numa, pci
 
     spec = decode_request_spec(fixture("request_spec_boot"))
     assert spec.numa_topology is not None and spec.network_metadata is not None

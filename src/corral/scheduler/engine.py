@@ -45,6 +45,12 @@ import orjson
 from oslo_config import cfg
 
 from corral import metrics
+from corral.compute.instances import (
+    PlacedInstance,
+    delete_instance,
+    record_new_in,
+    record_placed_in,
+)
 from corral.errors import BadRequest, Conflict, NotFound
 from corral.placement import consumers
 from corral.placement.allocations import ConsumerWrite, replace_in, run_write
@@ -60,12 +66,6 @@ from corral.scheduler.coalesce import Coalescer
 from corral.scheduler.explain import Explanation, RankedHost, StageReport
 from corral.scheduler.filters import HostFilter
 from corral.scheduler.host_state import HostStateCache
-from corral.scheduler.instances import (
-    PlacedInstance,
-    delete_instance,
-    record_new_in,
-    record_placed_in,
-)
 from corral.scheduler.offers import offers_by_root
 from corral.scheduler.placement_reasons import placement_reasons
 from corral.scheduler.ranking import Ranking

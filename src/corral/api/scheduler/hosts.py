@@ -8,7 +8,7 @@ from corral.api.http import Request, Response, empty_response, json_response
 from corral.api.policies import scheduler as policy
 from corral.api.scheduler import schemas
 from corral.api.scheduler.params import limit_param, path_param, query_params
-from corral.scheduler import hosts
+from corral.compute import hosts
 from corral.store.compute_hosts import NodeRow, NodeValues, ServiceRow
 from corral.store.database import utcnow
 
