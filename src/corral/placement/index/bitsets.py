@@ -109,13 +109,6 @@ class BitMatrix:
             out &= self.any_of(group, rows)
         return out
 
-    def any_of_rows(self, ids: Iterable[int], row_idx: npt.NDArray[np.intp]) -> BoolArray:
-        """Like `any_of`, for the given rows only."""
-        out = np.zeros(len(row_idx), dtype=np.bool_)
-        for word, mask in self._word_masks(ids).items():
-            out |= (self.words[row_idx, word] & np.uint64(mask)) != 0
-        return out
-
     def union_satisfies(
         self, row_sets: list[npt.NDArray[np.intp]], groups: Iterable[Iterable[int]]
     ) -> BoolArray:
