@@ -21,11 +21,10 @@ from typing import Any, NoReturn, Protocol
 from corral.compute import reports as compute_reports
 from corral.rpc import reports
 from corral.rpc.envelope import CallContext, check_size, read_context
-from corral.rpc.errors import InvalidMessage, NoValidHost
+from corral.rpc.errors import InvalidMessage, NovaNoValidHost
 from corral.rpc.request_spec import decode_request_spec
 from corral.rpc.selections import legacy_dict, selections_primitive
-from corral.scheduler.spec import NoValidHost as NoHostFits
-from corral.scheduler.spec import RequestSpec, Selection
+from corral.scheduler.spec import NoValidHost, RequestSpec, Selection
 from corral.store.database import Database
 
 LOG = logging.getLogger("corral.rpc")
@@ -159,11 +158,11 @@ class SchedulerEndpoint:
             selections = self._scheduler.select_destinations(
                 spec, uuids, return_alternates=alternates
             )
-        except NoHostFits as exc:
+        except NoValidHost as exc:
             LOG.info("[%s] no valid host: %s", context, exc.explanation)
             try:
-                raise NoValidHost(exc.explanation) from None
-            except NoValidHost:
+                raise NovaNoValidHost(exc.explanation) from None
+            except NovaNoValidHost:
                 self._raise_expected()
         if not objects:
             return [legacy_dict(per_instance[0]) for per_instance in selections]

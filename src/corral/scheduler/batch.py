@@ -82,7 +82,7 @@ class HostBatch:
     hypervisor_hostname: list[str]
     cpu_info: list[Mapping[str, object]]  # Nova's cpu_info JSON, decoded
     # the compute node's `stats`; ComputeCapabilitiesFilter and JsonFilter read it
-    # after the HostState attributes (corral.scheduler.filters.host_state)
+    # after the HostState attributes (corral.scheduler.filters.attributes)
     capabilities: list[Mapping[str, object]]
     metrics: list[Mapping[str, float]]  # name -> value (MetricsFilter/Weigher)
     supported_instances: list[tuple[tuple[str, str, str], ...]]  # (arch, hv_type, vm_mode)

@@ -74,7 +74,7 @@ def _instance_group(scheduler: Scheduler, group_uuid: str | None) -> InstanceGro
 def _check_zone(req: Request, scheduler: Scheduler, zone: str | None) -> None:
     """As Nova's compute API: a zone no aggregate names (and not the default
     zone) is refused, since the scheduler would not narrow by it at all."""
-    if zone is None or zone == req.services.hosts.default_availability_zone:
+    if zone is None or zone == req.services.host_settings.default_availability_zone:
         return
     if not any(a.availability_zone == zone for a in scheduler.hosts.aggregates().values()):
         raise BadRequest(f"The requested availability zone {zone} is not available.")
