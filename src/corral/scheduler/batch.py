@@ -20,9 +20,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from corral.store.capacity import capacities, capacity
+
 Mask = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
+
+# The root provider's classes a batch carries: class -> its (total, reserved,
+# allocation ratio, used) columns.
+_RESOURCE_COLUMNS = {
+    "VCPU": ("vcpus_total", "vcpus_reserved", "cpu_allocation_ratio", "vcpus_used"),
+    "MEMORY_MB": (
+        "memory_mb_total",
+        "memory_mb_reserved",
+        "ram_allocation_ratio",
+        "memory_mb_used",
+    ),
+    "DISK_GB": ("disk_gb_total", "disk_gb_reserved", "disk_allocation_ratio", "disk_gb_used"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +147,25 @@ class HostBatch:
             else:
                 picked[name] = [value[i] for i in rows]
         return HostBatch(**picked)  # type: ignore[arg-type]
+
+    def capacities(self, resource_class: str) -> Ints:
+        """Placement's capacity of each host's root provider for VCPU, MEMORY_MB or
+        DISK_GB, by the one rule (corral.store.capacity)."""
+        total, reserved, ratio, _ = _RESOURCE_COLUMNS[resource_class]
+        return capacities(getattr(self, total), getattr(self, reserved), getattr(self, ratio))
+
+    def fits(self, row: int, amounts: Mapping[str, int]) -> bool:
+        """Whether host `row`'s root provider still has room for `amounts` (class ->
+        amount) by the batch's figures and the one capacity rule. Only the classes
+        the batch carries are checked: it is a shortcut, the claim decides."""
+        for resource_class, amount in amounts.items():
+            names = _RESOURCE_COLUMNS.get(resource_class)
+            if not amount or names is None:
+                continue
+            total, reserved, ratio, used = (getattr(self, n)[row] for n in names)
+            if used + amount > capacity(int(total), int(reserved), float(ratio)):
+                return False
+        return True
 
     def host_aggregates(self, row: int) -> list[Aggregate]:
         return [self.aggregates[i] for i in sorted(self.aggregate_ids[row])]
