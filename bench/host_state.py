@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select
 
+from corral.compute.instances import PlacedInstance, record_placed
 from corral.placement.index import PlacementIndex
 from corral.scheduler.host_cache import HostCache
-from corral.scheduler.instances import PlacedInstance, record_placed
 from corral.store import migrate, tables
 from corral.store.database import Database, record_changes, utcnow
 from corral.store.resource_classes import STANDARD_IDS

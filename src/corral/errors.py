@@ -1,4 +1,4 @@
-"""Domain errors shared by every layer.
+"""Domain errors shared by every layer (the HTTP-only ones are in corral.api.errors).
 
 Each carries the HTTP status and the upstream Placement error code it maps to, so
 the API layer turns any of them into the Placement error body without knowing
@@ -55,17 +55,3 @@ class ResourceProviderInUse(Conflict):
 
 class CannotDeleteParent(Conflict):
     code = "placement.resource_provider.cannot_delete_parent"
-
-
-class InsufficientCapacity(Conflict):
-    """Claim refused: not enough capacity, or a unit rule (min, max, step) broken."""
-
-
-class Forbidden(CorralError):
-    status = 403
-    title = "Forbidden"
-
-
-class Unauthorized(CorralError):
-    status = 401
-    title = "Unauthorized"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from corral.compute import aggregates as compute_aggregates
+from corral.compute.instances import PlacedInstance, record_placed
 from corral.placement import aggregates as placement_aggregates
-from corral.scheduler import host_aggregates
-from corral.scheduler.instances import PlacedInstance, record_placed
 from corral.store import host_changes
 from corral.store.database import Database
 from tests.conftest import PlacementClient
@@ -147,7 +147,7 @@ def test_concurrent_joins_lose_no_aggregate(api: PlacementClient, database: Data
     aggs = [create(api, f"rack{i}") for i in range(8)]
 
     def join(agg: dict[str, Any]) -> None:
-        host_aggregates.add_host(database, agg["id"], "cmp1")
+        compute_aggregates.add_host(database, agg["id"], "cmp1")
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(join, aggs))

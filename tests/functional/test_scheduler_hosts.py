@@ -367,7 +367,7 @@ def test_delete_a_host(api: PlacementClient, database: Database) -> None:
 
 
 def test_a_host_with_instances_is_not_deleted(api: PlacementClient, database: Database) -> None:
-    from corral.scheduler.instances import PlacedInstance, record_placed
+    from corral.compute.instances import PlacedInstance, record_placed
 
     register(api, "cmp1")
     record_placed(database, [PlacedInstance(str(uuid.uuid4()), "cmp1", "cmp1", "p", "u")])

@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 
+from corral.compute import server_groups
+from corral.compute.instances import PlacedInstance, record_placed
 from corral.placement.index import PlacementIndex
-from corral.scheduler import server_groups
 from corral.scheduler.host_cache import HostCache
-from corral.scheduler.instances import PlacedInstance, record_placed
 from corral.store import host_changes
 from corral.store.database import Database
 from tests.conftest import PlacementClient

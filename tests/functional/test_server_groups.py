@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from corral.compute.instances import PlacedInstance, record_placed
 from corral.errors import Conflict
-from corral.scheduler.instances import PlacedInstance, record_placed
 from corral.store import host_changes
 from corral.store.database import Database
 from tests.conftest import PlacementClient

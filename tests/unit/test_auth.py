@@ -14,9 +14,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from corral.api.auth import NoAuth2, Unauthenticated, UnsafeAuthConfig, check_bind_address
+from corral.api.auth import NoAuth2, UnsafeAuthConfig, check_bind_address
 from corral.api.context import RequestContext
-from corral.api.keystone import IdentityUnavailable, KeystoneAuth, wsgi_environ
+from corral.api.errors import IdentityUnavailable, Unauthenticated
+from corral.api.keystone import KeystoneAuth, wsgi_environ
 from corral.conf import new_conf
 from tests.keystone_double import authtoken_section, closed_port_url, fake_keystone
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from corral.compute.hardware import numa, pci
+from corral.compute.hardware.fit import fit_instance_to_host
 from corral.scheduler.filters import NUMATopologyFilter, PciPassthroughFilter
-from corral.scheduler.hardware import numa, pci
-from corral.scheduler.hardware.fit import fit_instance_to_host
 from corral.scheduler.spec import Flavor, Image
 from tests.unit.scheduler_fixtures import make_batch, make_conf, make_spec
 

@@ -18,11 +18,12 @@ import numpy as np
 import pytest
 from sqlalchemy import update
 
+from corral.compute import aggregates as host_aggregates
+from corral.compute import hosts, server_groups
+from corral.compute.instances import PlacedInstance, delete_instance, record_placed
 from corral.placement.index import PlacementIndex
-from corral.scheduler import host_aggregates, hosts, server_groups
 from corral.scheduler.batch import HostBatch
 from corral.scheduler.host_cache import HostCache
-from corral.scheduler.instances import PlacedInstance, delete_instance, record_placed
 from corral.store import migrate, tables
 from corral.store.compute_hosts import NodeValues
 from corral.store.database import Database, utcnow

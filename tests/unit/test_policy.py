@@ -9,10 +9,10 @@ import pytest
 from oslo_policy import policy as oslo_policy
 
 from corral.api.context import RequestContext
+from corral.api.errors import Forbidden
 from corral.api.policies import list_rules
 from corral.api.policy import PolicyEnforcer
 from corral.conf import new_conf
-from corral.errors import Forbidden
 from corral.service.profiles import apply_profile
 
 RP_LIST = "placement:resource_providers:list"

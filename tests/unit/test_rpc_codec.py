@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from corral.rpc.errors import InvalidMessage, NoValidHost
+from corral.rpc.errors import InvalidMessage, NovaNoValidHost
 from corral.rpc.fields import Obj, Opaque
 from corral.rpc.objects import SCHEMAS
 from corral.rpc.primitives import DECODER, PrimitiveDecoder
@@ -117,7 +117,7 @@ def test_boot_request_spec() -> None:
 
 
 def test_numa_and_pci_data_read_by_the_filters() -> None:
-    from corral.scheduler.hardware import numa, pci
+    from corral.compute.hardware import numa, pci
 
     spec = decode_request_spec(fixture("request_spec_boot"))
     assert spec.numa_topology is not None and spec.network_metadata is not None
@@ -452,8 +452,8 @@ def test_no_valid_host_travels_as_novas() -> None:
 
     nova = fixture("no_valid_host_remote")
     try:
-        raise NoValidHost("0/3 hosts are available: 3 Insufficient MEMORY_MB.")
-    except NoValidHost:
+        raise NovaNoValidHost("0/3 hosts are available: 3 Insufficient MEMORY_MB.")
+    except NovaNoValidHost:
         ours = json.loads(rpc_common.serialize_remote_exception(sys.exc_info()))
     ours["tb"] = []
     assert ours == nova

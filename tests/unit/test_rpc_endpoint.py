@@ -17,9 +17,8 @@ import pytest
 
 from corral.rpc.endpoint import SchedulerEndpoint
 from corral.rpc.envelope import check_size, read_context
-from corral.rpc.errors import InvalidMessage, NoValidHost
-from corral.scheduler.spec import AllocationRequest, RequestSpec, Selection
-from corral.scheduler.spec import NoValidHost as NoHostFits
+from corral.rpc.errors import InvalidMessage, NovaNoValidHost
+from corral.scheduler.spec import AllocationRequest, NoValidHost, RequestSpec, Selection
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "nova"
 CTXT = json.loads((FIXTURES / "context.json").read_text())
@@ -51,7 +50,7 @@ class Recorder:
     ) -> list[list[Selection]]:
         self.calls.append((spec, list(instance_uuids), return_alternates))
         if self.explanation is not None:
-            raise NoHostFits(self.explanation)
+            raise NoValidHost(self.explanation)
         return [
             [selection(f"host-{i}")] + ([selection("alt")] if return_alternates else [])
             for i, _ in enumerate(instance_uuids)
@@ -94,7 +93,7 @@ def test_alternates_only_with_objects_as_in_nova() -> None:
 
 def test_no_valid_host_is_novas() -> None:
     recorder = Recorder("0/3 hosts are available: 3 Insufficient MEMORY_MB.")
-    with pytest.raises(NoValidHost) as info:
+    with pytest.raises(NovaNoValidHost) as info:
         endpoint(recorder).select_destinations(
             CTXT, spec_obj=SPEC, instance_uuids=UUIDS[:1], return_objects=True
         )

@@ -11,6 +11,7 @@ from corral.scheduler import registry
 from corral.scheduler.spec import Destination, Image, InstanceGroup
 from corral.scheduler.weighers import (
     ALL_WEIGHERS,
+    BatchWeights,
     BuildFailureWeigher,
     CPUWeigher,
     CrossCellWeigher,
@@ -26,7 +27,6 @@ from corral.scheduler.weighers import (
     RAMWeigher,
     ServerGroupSoftAffinityWeigher,
     ServerGroupSoftAntiAffinityWeigher,
-    combine,
     normalize,
 )
 from tests.unit.scheduler_fixtures import aggregate, make_batch, make_conf, make_spec
@@ -37,7 +37,8 @@ FS = "filter_scheduler"
 def scores(
     weighers: list[HostWeigher], hosts: list[dict[str, Any]], aggs=None, **spec: Any
 ) -> list[float]:  # type: ignore[no-untyped-def]
-    return combine(weighers, make_batch(hosts, aggs), make_spec(**spec)).tolist()
+    batch, request = make_batch(hosts, aggs), make_spec(**spec)
+    return BatchWeights(weighers, batch, request).scores(batch, request).tolist()
 
 
 def test_nova_34_weighers_are_all_registered() -> None:
@@ -130,11 +131,15 @@ def test_per_aggregate_multiplier_overrides_smallest_wins() -> None:
         aggs,
     )
     assert weigher.multipliers(batch).tolist() == [-1.0, 2.0, 1.5, -1.0, -1.0]
-    w = combine([weigher], batch.take(np.array([1, 0])), make_spec())
+    picked = batch.take(np.array([1, 0]))
+    w = BatchWeights([weigher], picked, make_spec()).scores(picked, make_spec())
     batch2 = make_batch(
         [{"free_ram_mb": 1000, "aggregate_ids": frozenset({1})}, {"free_ram_mb": 500}], aggs
     )
-    assert combine([weigher], batch2, make_spec()).tolist() == [2.0, -0.5]
+    assert BatchWeights([weigher], batch2, make_spec()).scores(batch2, make_spec()).tolist() == [
+        2.0,
+        -0.5,
+    ]
     # RAMWeigher normalises from minval 0, so equal free RAM still reads as 1.0.
     assert w.tolist() == [2.0, -1.0]
 

@@ -21,10 +21,10 @@ import orjson
 
 from corral.api import errors as api_errors
 from corral.api import microversion
-from corral.api.auth import Authenticator, Unauthenticated
+from corral.api.auth import Authenticator
 from corral.api.context import RequestContext
 from corral.api.cors import CorsPolicy
-from corral.api.http import NotAcceptable, Request, Response, json_response
+from corral.api.http import Request, Response, json_response
 from corral.api.routing import Router
 from corral.api.services import Services
 from corral.errors import BadRequest, CorralError
@@ -35,16 +35,6 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-
-
-class PayloadTooLarge(CorralError):
-    status = 413
-    title = "Request Entity Too Large"
-
-
-class HeadersTooLarge(CorralError):
-    status = 431
-    title = "Request Header Fields Too Large"
 
 
 @dataclass(frozen=True)
@@ -132,16 +122,16 @@ class App:
             except microversion.VersionParseError as exc:
                 raise BadRequest(f"Invalid microversion: {exc}") from None
             except microversion.VersionNotAvailable as exc:
-                raise NotAcceptable(f"Invalid microversion: {exc}") from None
+                raise api_errors.NotAcceptable(f"Invalid microversion: {exc}") from None
             resp = await self._dispatch(method, path, scope, headers, body, version, context)
         except CorralError as exc:
             # Like upstream's WebOb errors raised through its microversion
             # middleware: the version header but no Vary (only the router's own
             # 405 is a returned response, which gets both).
-            vary = isinstance(exc, _MethodNotAllowed) and exc.allow is not None
+            vary = isinstance(exc, api_errors.MethodNotAllowed) and exc.allow is not None
             resp = self._error(exc.status, exc.detail, exc.code, version, request_id, method)
             media_type = api_errors.error_media_type(headers.get("accept"))
-            if isinstance(exc, Unauthenticated) and exc.body is not None:
+            if isinstance(exc, api_errors.Unauthenticated) and exc.body is not None:
                 # keystonemiddleware's own rejection, passed on as it wrote it.
                 resp = Response(status=401, body=exc.body, content_type=exc.content_type)
             elif media_type != "application/json":
@@ -155,9 +145,9 @@ class App:
                     accept=headers.get("accept", ""),
                     content_type=headers.get("content-type"),
                 ).encode()
-            if isinstance(exc, _MethodNotAllowed) and exc.allow:
+            if isinstance(exc, api_errors.MethodNotAllowed) and exc.allow:
                 resp.add_header("allow", exc.allow)
-            if isinstance(exc, Unauthenticated) and exc.challenge:
+            if isinstance(exc, api_errors.Unauthenticated) and exc.challenge:
                 resp.add_header("www-authenticate", exc.challenge)
         except Exception:
             LOG.exception("unhandled error in %s %s", method, path)
@@ -176,7 +166,7 @@ class App:
         head = len(scope.get("raw_path", b"")) + len(qs) + len(scope["method"]) + 12
         head += sum(len(name) + len(value) + 4 for name, value in scope["headers"])
         if head > self.limits.max_header_bytes:
-            raise HeadersTooLarge(
+            raise api_errors.HeadersTooLarge(
                 f"Request line and headers are {head} bytes; "
                 f"the limit is {self.limits.max_header_bytes}."
             )
@@ -200,19 +190,19 @@ class App:
         match = self.router.match(path)
         if match is None:
             # Upstream's router gives no detail beyond WebOb's stock sentence.
-            raise _NotFound("")
+            raise api_errors.RouteNotFound("")
         route, params = match
         handler = route.methods.get(method)
         if handler is None:
-            raise _MethodNotAllowed(
+            raise api_errors.MethodNotAllowed(
                 "The method specified is not allowed for this resource.", route.allow
             )
         gate = getattr(handler, "__corral_versions__", None)
         if gate is not None and not gate[0] <= version <= gate[1]:
             # As upstream's version_handler: the bare WebOb error, no detail, no Allow.
             if gate[2] == 405:
-                raise _MethodNotAllowed("", None)
-            raise _NotFound("")
+                raise api_errors.MethodNotAllowed("", None)
+            raise api_errors.RouteNotFound("")
         clen = headers.get("content-length")
         if clen and not clen.isdigit():
             raise BadRequest("content-length header must be an integer")
@@ -270,20 +260,6 @@ class App:
                 return
 
 
-class _NotFound(CorralError):
-    status = 404
-    title = "Not Found"
-
-
-class _MethodNotAllowed(CorralError):
-    status = 405
-    title = "Method Not Allowed"
-
-    def __init__(self, detail: str, allow: str | None) -> None:
-        super().__init__(detail)
-        self.allow = allow
-
-
 def _absolute_location(resp: Response, scope: Scope, headers: dict[str, str]) -> None:
     """Make a path-only Location absolute, as upstream's WSGI stack (webob) sends it
     and clients (and the upstream suite) expect."""
@@ -315,7 +291,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+            raise api_errors.PayloadTooLarge(f"Request body is larger than {limit} bytes.")
         chunks.append(chunk)
         if not message.get("more_body", False):
             break

@@ -17,7 +17,7 @@ import ipaddress
 from typing import Protocol
 
 from corral.api.context import RequestContext
-from corral.errors import Unauthorized
+from corral.api.errors import Unauthenticated
 
 # Paths readable without a token: the version document, and the operator
 # endpoints (corral.api.ops), which guard themselves.
@@ -49,28 +49,6 @@ def check_bind_address(auth_strategy: str, host: str) -> None:
             f"loopback address (127.0.0.1, ::1, localhost), not {host!r}. "
             "Use auth_strategy = keystone to serve other machines."
         )
-
-
-class Unauthenticated(Unauthorized):
-    """401; `challenge` is the WWW-Authenticate value telling the client where to log in.
-
-    `body` (with `content_type`) is a complete answer written by the identity
-    layer (keystonemiddleware's JSON rejection), sent as is instead of the
-    Placement error body.
-    """
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        challenge: str | None = None,
-        body: bytes | None = None,
-        content_type: str | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.challenge = challenge
-        self.body = body
-        self.content_type = content_type
 
 
 class Authenticator(Protocol):

@@ -1,4 +1,12 @@
-"""The Placement error body: `{"errors": [{status, title, detail, code, request_id}]}`.
+"""HTTP-only errors, and the Placement error body they and the domain errors become:
+`{"errors": [{status, title, detail, code, request_id}]}`.
+
+The classes here are raised only by the HTTP face (framing limits, content
+negotiation, routing, authentication, policy, a missing engine); the errors the
+layers below raise live in corral.errors, and both kinds are CorralErrors so the
+app renders them alike. Each class is the WebOb exception upstream Placement
+raises for the same case (webob.exc.HTTPRequestEntityTooLarge, HTTPNotAcceptable,
+HTTPForbidden ...).
 
 The detail text starts with the same stock sentence per status that upstream's
 WebOb exceptions put there, because clients and the conformance suite match on it.
@@ -10,8 +18,91 @@ import html
 import re
 from typing import Any
 
-from corral.api.http import acceptable_offers
 from corral.api.microversion import MAX, MIN, Version
+from corral.api.negotiation import acceptable_offers
+from corral.errors import CorralError
+
+
+class Unauthorized(CorralError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Unauthenticated(Unauthorized):
+    """401; `challenge` is the WWW-Authenticate value telling the client where to log in.
+
+    `body` (with `content_type`) is a complete answer written by the identity
+    layer (keystonemiddleware's JSON rejection), sent as is instead of the
+    Placement error body.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        challenge: str | None = None,
+        body: bytes | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.challenge = challenge
+        self.body = body
+        self.content_type = content_type
+
+
+class Forbidden(CorralError):
+    """Policy (or an operator endpoint's own guard) refused the caller."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class RouteNotFound(CorralError):
+    """No route matches the path (a handler's missing record is corral.errors.NotFound)."""
+
+    status = 404
+    title = "Not Found"
+
+
+class MethodNotAllowed(CorralError):
+    """The path is routed but not for this method; `allow` feeds the Allow header."""
+
+    status = 405
+    title = "Method Not Allowed"
+
+    def __init__(self, detail: str, allow: str | None) -> None:
+        super().__init__(detail)
+        self.allow = allow
+
+
+class NotAcceptable(CorralError):
+    status = 406
+    title = "Not Acceptable"
+
+
+class PayloadTooLarge(CorralError):
+    status = 413
+    title = "Request Entity Too Large"
+
+
+class UnsupportedMediaType(CorralError):
+    status = 415
+    title = "Unsupported Media Type"
+
+
+class HeadersTooLarge(CorralError):
+    status = 431
+    title = "Request Header Fields Too Large"
+
+
+class ServiceUnavailable(CorralError):
+    status = 503
+    title = "Service Unavailable"
+
+
+class IdentityUnavailable(ServiceUnavailable):
+    """Keystone could not be asked whether the token is good."""
+
 
 TITLES = {
     400: "Bad Request",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import email.utils
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -13,19 +12,12 @@ import jsonschema
 import orjson
 
 from corral.api.context import RequestContext
+from corral.api.errors import NotAcceptable, UnsupportedMediaType
 from corral.api.microversion import MAX, Version
+from corral.api.negotiation import acceptable_offers
 from corral.api.services import Services
-from corral.errors import BadRequest, CorralError
-
-
-class UnsupportedMediaType(CorralError):
-    status = 415
-    title = "Unsupported Media Type"
-
-
-class NotAcceptable(CorralError):
-    status = 406
-    title = "Not Acceptable"
+from corral.errors import BadRequest
+from corral.uuids import is_uuid_like
 
 
 @dataclass
@@ -52,12 +44,6 @@ class Request:
 
     def query_values(self, name: str) -> list[str]:
         return [v for k, v in self.query if k == name]
-
-    def query_dict(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for key, value in self.query:
-            out.setdefault(key, []).append(value)
-        return out
 
     def require_json_content(self) -> None:
         """415 unless the body is declared JSON (upstream checks this before anything else)."""
@@ -93,20 +79,9 @@ _QUERY_FORMAT_CHECKER = jsonschema.FormatChecker()
 _VALIDATORS: dict[int, jsonschema.protocols.Validator] = {}
 
 
-@_FORMAT_CHECKER.checks("uuid")
-def _uuid_like(instance: object) -> bool:
-    """Bodies accept what upstream's `uuidutils.is_uuid_like` does (dashes optional).
-
-    Query strings keep jsonschema's stricter check, as upstream's do.
-    """
-    if not isinstance(instance, str):
-        return False
-    try:
-        parsed = uuid.UUID(instance)
-    except ValueError:
-        return False
-    bare = instance.replace("urn:", "").replace("uuid:", "").strip("{}").replace("-", "").lower()
-    return parsed.hex == bare
+# Bodies accept what upstream's `uuidutils.is_uuid_like` does (dashes optional);
+# query strings keep jsonschema's stricter built-in check, as upstream's do.
+_FORMAT_CHECKER.checks("uuid")(is_uuid_like)
 
 
 def validate(data: Any, schema: dict[str, Any]) -> None:
@@ -136,59 +111,6 @@ def validate_query(req: Request, schema: dict[str, Any]) -> None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(dict(req.query)))
     if error is not None:
         raise BadRequest(f"Invalid query string parameters: {error}")
-
-
-def _media_ranges(header: str) -> list[tuple[str, str, float]] | None:
-    """(type, subtype, q) per range of an Accept header; None when it does not parse."""
-    out: list[tuple[str, str, float]] = []
-    for part in header.split(","):
-        if not part.strip():
-            continue
-        media, *params = (p.strip() for p in part.split(";"))
-        if media.count("/") != 1:
-            return None
-        mtype, subtype = (x.lower() for x in media.split("/"))
-        if not mtype or not subtype or (mtype == "*" and subtype != "*"):
-            return None
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    return None
-                if not 0 <= q <= 1:
-                    return None
-        out.append((mtype, subtype, q))
-    return out
-
-
-def acceptable_offers(header: str, offers: Iterable[str]) -> list[str]:
-    """The offered media types the Accept header allows, best first (as WebOb's
-    `acceptable_offers`: the most specific matching range decides each q; an
-    unparseable header accepts everything)."""
-    ranges = _media_ranges(header)
-    if ranges is None:
-        return list(offers)
-    scored: list[tuple[float, int, str]] = []
-    for index, offer in enumerate(offers):
-        otype, osub = offer.lower().split("/")
-        best: tuple[int, float] | None = None
-        for mtype, subtype, q in ranges:
-            if mtype == "*":
-                specificity = 0
-            elif mtype == otype and subtype == "*":
-                specificity = 1
-            elif mtype == otype and subtype == osub:
-                specificity = 2
-            else:
-                continue
-            if best is None or specificity > best[0]:
-                best = (specificity, q)
-        if best is not None and best[1] > 0:
-            scored.append((-best[1], index, offer))
-    return [offer for _, _, offer in sorted(scored)]
 
 
 @dataclass

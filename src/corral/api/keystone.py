@@ -33,9 +33,9 @@ import orjson
 from keystonemiddleware import auth_token
 from oslo_config import cfg
 
-from corral.api.auth import PUBLIC_PATHS, Unauthenticated
+from corral.api.auth import PUBLIC_PATHS
 from corral.api.context import RequestContext
-from corral.errors import CorralError
+from corral.api.errors import IdentityUnavailable, Unauthenticated
 
 LOG = logging.getLogger(__name__)
 
@@ -47,13 +47,6 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 # without one (delay_auth_decision); empty when AuthProtocol answered itself.
 _OUTCOME_KEY = "corral.auth.outcome"
 _DEFAULT_REJECTION = "The request you have made requires authentication."
-
-
-class IdentityUnavailable(CorralError):
-    """Keystone could not be asked whether the token is good."""
-
-    status = 503
-    title = "Service Unavailable"
 
 
 def _identified(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

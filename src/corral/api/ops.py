@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from sqlalchemy import text
 
 from corral import metrics
+from corral.api.errors import Forbidden
 from corral.api.http import Handler, Request, Response, json_response
 from corral.api.routing import Router
-from corral.errors import Forbidden
 
 LOG = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 
 from corral.api.context import RequestContext
+from corral.api.errors import Forbidden
 from corral.api.policies import list_rules
-from corral.errors import Forbidden
 
 LOG = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ class Services:
     # The in-memory candidate index (GET /allocation_candidates).
     index: PlacementIndex | None = None
     # What the scheduler's host API needs to say whether a service is up.
-    hosts: HostSettings = field(default_factory=HostSettings)
+    host_settings: HostSettings = field(default_factory=HostSettings)
     # Nova's filter scheduler (select_destinations, explain); None without an index.
     scheduler: Scheduler | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -18,6 +18,7 @@ from corral.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound
 from corral.placement.providers import require as require_provider
 from corral.store import inventories as store
 from corral.store import resource_classes
+from corral.store.capacity import capacity
 from corral.store.database import Database
 from corral.store.inventories import Inventory, ResourceClassNotFound
 from corral.store.providers import ProviderRow
@@ -40,15 +41,16 @@ class ProviderInventories:
 def capacity_error(
     class_name: str, provider_uuid: str, inventory: Inventory, *, reserved_can_be_total: bool
 ) -> BadRequest | None:
-    """Upstream's capacity rule: before 1.26 reserved must stay below total, from
-    1.26 it may equal it (a provider whose whole inventory is reserved)."""
-    capacity = int((inventory.total - inventory.reserved) * inventory.allocation_ratio)
+    """Upstream's inventory check (handlers/inventory._validate_inventory_capacity)
+    on the one capacity rule (corral.store.capacity): before 1.26 the capacity must
+    be above 0, from 1.26 it may be 0 (a provider whose whole inventory is reserved)."""
+    room = capacity(inventory.total, inventory.reserved, inventory.allocation_ratio)
     if reserved_can_be_total:
-        if capacity >= 0:
+        if room >= 0:
             return None
         why = "The reserved value is greater than total."
     else:
-        if capacity > 0:
+        if room > 0:
             return None
         why = "The reserved value is greater than or equal to total."
     return BadRequest(

@@ -50,10 +50,6 @@ class RequestGroup:
         """Granular groups must be satisfied by a single provider."""
         return bool(self.suffix)
 
-    @property
-    def is_resourceless(self) -> bool:
-        return not self.resources
-
 
 class GroupPolicy(StrEnum):
     """How granular groups may share providers (`group_policy=`)."""

@@ -18,14 +18,13 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, Protocol
 
+from corral.compute import reports as compute_reports
 from corral.rpc import reports
 from corral.rpc.envelope import CallContext, check_size, read_context
-from corral.rpc.errors import InvalidMessage, NoValidHost
+from corral.rpc.errors import InvalidMessage, NovaNoValidHost
 from corral.rpc.request_spec import decode_request_spec
 from corral.rpc.selections import legacy_dict, selections_primitive
-from corral.scheduler import nova_reports
-from corral.scheduler.spec import NoValidHost as NoHostFits
-from corral.scheduler.spec import RequestSpec, Selection
+from corral.scheduler.spec import NoValidHost, RequestSpec, Selection
 from corral.store.database import Database
 
 LOG = logging.getLogger("corral.rpc")
@@ -159,11 +158,11 @@ class SchedulerEndpoint:
             selections = self._scheduler.select_destinations(
                 spec, uuids, return_alternates=alternates
             )
-        except NoHostFits as exc:
+        except NoValidHost as exc:
             LOG.info("[%s] no valid host: %s", context, exc.explanation)
             try:
-                raise NoValidHost(exc.explanation) from None
-            except NoValidHost:
+                raise NovaNoValidHost(exc.explanation) from None
+            except NovaNoValidHost:
                 self._raise_expected()
         if not objects:
             return [legacy_dict(per_instance[0]) for per_instance in selections]
@@ -189,7 +188,7 @@ class SchedulerEndpoint:
         def apply() -> None:
             _unexpected(unexpected)
             decoded = reports.aggregates(aggregates)
-            nova_reports.update_aggregates(self._store(), decoded)
+            compute_reports.update_aggregates(self._store(), decoded)
             LOG.info("aggregates updated from Nova: %s", ", ".join(a.uuid for a in decoded))
 
         self._apply("update_aggregates", ctxt, {"aggregates": aggregates, **unexpected}, apply)
@@ -198,7 +197,7 @@ class SchedulerEndpoint:
         def apply() -> None:
             _unexpected(unexpected)
             decoded = reports.aggregate(aggregate)
-            known = nova_reports.delete_aggregate(self._store(), decoded.uuid)
+            known = compute_reports.delete_aggregate(self._store(), decoded.uuid)
             LOG.info("aggregate %s deleted by Nova%s", decoded.uuid, "" if known else " (unknown)")
 
         self._apply("delete_aggregate", ctxt, {"aggregate": aggregate, **unexpected}, apply)
@@ -214,7 +213,7 @@ class SchedulerEndpoint:
             _unexpected(unexpected)
             host = reports.host_name(host_name)
             decoded = reports.instances(instance_info)
-            nova_reports.update_instances(self._store(), host, decoded)
+            compute_reports.update_instances(self._store(), host, decoded)
             LOG.debug("%d instance(s) reported on %s", len(decoded), host)
 
         args = {"host_name": host_name, "instance_info": instance_info, **unexpected}
@@ -231,7 +230,7 @@ class SchedulerEndpoint:
             _unexpected(unexpected)
             host = reports.host_name(host_name)
             uuid = reports.instance_uuid(instance_uuid)
-            nova_reports.delete_instance(self._store(), host, uuid)
+            compute_reports.delete_instance(self._store(), host, uuid)
 
         args = {"host_name": host_name, "instance_uuid": instance_uuid, **unexpected}
         self._apply("delete_instance_info", ctxt, args, apply)
@@ -247,7 +246,7 @@ class SchedulerEndpoint:
             _unexpected(unexpected)
             host = reports.host_name(host_name)
             uuids = reports.instance_uuids(instance_uuids)
-            forgotten, unknown = nova_reports.sync_instances(self._store(), host, uuids)
+            forgotten, unknown = compute_reports.sync_instances(self._store(), host, uuids)
             if forgotten or unknown:
                 LOG.info(
                     "%s: forgot %d instance(s) it no longer runs; %d it runs are not known "

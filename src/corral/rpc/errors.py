@@ -1,4 +1,8 @@
-"""What the RPC layer raises: a refused message, and the exception Nova expects."""
+"""What the RPC layer raises: a refused message, and the exception Nova expects.
+
+The scheduler's own "nothing fits" is corral.scheduler.spec.NoValidHost; the
+endpoint turns it into NovaNoValidHost, which is what travels to nova-conductor.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ class InvalidMessage(ValueError):
         self.problem = problem
 
 
-class NoValidHost(Exception):
+class NovaNoValidHost(Exception):
     """Nova's nova.exception.NoValidHost, as oslo.messaging sends it back.
 
     oslo.messaging serialises a failure by its class's module and name plus
@@ -36,3 +40,10 @@ class NoValidHost(Exception):
         super().__init__(message)
         self.kwargs: dict[str, object] = {"reason": reason, "code": self.code}
         self.message = message
+
+
+# oslo.messaging's serialize_remote_exception names a failure by its class's
+# __module__ and __name__, and nova-conductor looks that name up in
+# nova.exception, so on the wire this class must be called NoValidHost. Its
+# Python name differs only so that corral.scheduler.spec.NoValidHost has no twin.
+NovaNoValidHost.__name__ = NovaNoValidHost.__qualname__ = "NoValidHost"

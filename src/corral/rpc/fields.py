@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from corral.rpc.errors import InvalidMessage
+from corral.uuids import is_canonical_uuid
 
 # oslo.versionedobjects' IntegerField is a Python int; Nova's columns are 64-bit.
 INT_MIN = -(2**63)
@@ -32,7 +33,6 @@ DICT_ITEMS = 1_000
 # sends goes past 8.
 MAX_OBJECT_DEPTH = 12
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # oslo.versionedobjects' DateTimeField primitive: utils.isotime(), "...Z" or an offset.
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})?$")
 
@@ -97,7 +97,7 @@ class Uuid:
     name: str = "uuid"
 
     def decode(self, value: object, path: str, decoder: Decoder, depth: int) -> object:
-        if not isinstance(value, str) or not _UUID.match(value):
+        if not isinstance(value, str) or not is_canonical_uuid(value):
             shown = repr(value)[:60] if isinstance(value, str) else _type_name(value)
             raise InvalidMessage(path, f"expected a UUID, got {shown}")
         return value.lower()

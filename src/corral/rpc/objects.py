@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from corral.rpc import image_props
+from corral.rpc import image_meta
 from corral.rpc.fields import (
     Bool,
     DateTime,
@@ -504,7 +504,7 @@ SCHEMAS: dict[str, ObjectSchema] = {
         REQUEST_SPEC,
         FLAVOR,
         IMAGE_META,
-        image_props.SCHEMA,
+        image_meta.SCHEMA,
         INSTANCE_GROUP,
         DESTINATION,
         CELL_MAPPING,

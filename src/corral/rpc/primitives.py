@@ -180,7 +180,7 @@ def _check_bounded(value: object, path: str, *, depth: int, budget: list[int]) -
 
 
 def plain(value: object) -> object:
-    """Decoded objects as nested plain data (what corral.scheduler.hardware reads)."""
+    """Decoded objects as nested plain data (what corral.compute.hardware reads)."""
     if isinstance(value, NovaObject):
         return {k: plain(v) for k, v in value.data.items()}
     if isinstance(value, list):

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
+from corral.compute.reports import NovaAggregate, ReportedInstance
 from corral.rpc.errors import InvalidMessage
 from corral.rpc.fields import ListOf, NovaObject, Uuid
 from corral.rpc.objects import NAME
 from corral.rpc.primitives import DECODER, plain
 from corral.rpc.request_spec import flavor as decode_flavor
-from corral.scheduler.nova_reports import NovaAggregate, ReportedInstance
 
 MAX_INSTANCE_UUIDS = 100_000
 

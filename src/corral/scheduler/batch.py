@@ -26,6 +26,19 @@ Mask = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 
+# The root provider's classes a batch carries: class -> its (total, reserved,
+# allocation ratio, used) columns.
+_RESOURCE_COLUMNS = {
+    "VCPU": ("vcpus_total", "vcpus_reserved", "cpu_allocation_ratio", "vcpus_used"),
+    "MEMORY_MB": (
+        "memory_mb_total",
+        "memory_mb_reserved",
+        "ram_allocation_ratio",
+        "memory_mb_used",
+    ),
+    "DISK_GB": ("disk_gb_total", "disk_gb_reserved", "disk_allocation_ratio", "disk_gb_used"),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Aggregate:
@@ -84,7 +97,7 @@ class HostBatch:
     hypervisor_hostname: list[str]
     cpu_info: list[Mapping[str, object]]  # Nova's cpu_info JSON, decoded
     # the compute node's `stats`; ComputeCapabilitiesFilter and JsonFilter read it
-    # after the HostState attributes (corral.scheduler.filters.host_state)
+    # after the HostState attributes (corral.scheduler.filters.attributes)
     capabilities: list[Mapping[str, object]]
     metrics: list[Mapping[str, float]]  # name -> value (MetricsFilter/Weigher)
     supported_instances: list[tuple[tuple[str, str, str], ...]]  # (arch, hv_type, vm_mode)
@@ -135,45 +148,18 @@ class HostBatch:
                 picked[name] = [value[i] for i in rows]
         return HostBatch(**picked)  # type: ignore[arg-type]
 
-    def _resource_columns(self) -> tuple[tuple[str, Ints, Ints, Floats, Ints], ...]:
-        """Per resource class of the root provider: total, reserved, ratio, used."""
-        return (
-            (
-                "VCPU",
-                self.vcpus_total,
-                self.vcpus_reserved,
-                self.cpu_allocation_ratio,
-                self.vcpus_used,
-            ),
-            (
-                "MEMORY_MB",
-                self.memory_mb_total,
-                self.memory_mb_reserved,
-                self.ram_allocation_ratio,
-                self.memory_mb_used,
-            ),
-            (
-                "DISK_GB",
-                self.disk_gb_total,
-                self.disk_gb_reserved,
-                self.disk_allocation_ratio,
-                self.disk_gb_used,
-            ),
-        )
-
-    def fits(self, row: int, taken: Mapping[str, int] | None) -> bool:
-        """Whether the host still has room for `taken` (what a candidate takes
-        from its root provider) by the batch's figures, consumption included,
-        and Placement's capacity rule. Only a shortcut: the claim's
-        transaction decides."""
-        if not taken:
+    def fits(self, row: int, amounts: Mapping[str, int] | None) -> bool:
+        """Whether host `row`'s root provider still has room for `amounts` (class ->
+        amount) by the batch's figures and the one capacity rule. Only the classes
+        the batch carries are checked: it is a shortcut, the claim decides."""
+        if not amounts:
             return True
-        for rc, total, reserved, ratio, used in self._resource_columns():
-            amount = taken.get(rc, 0)
-            if amount and (
-                capacity(int(total[row]), int(reserved[row]), float(ratio[row])) - used[row]
-                < amount
-            ):
+        for resource_class, amount in amounts.items():
+            names = _RESOURCE_COLUMNS.get(resource_class)
+            if not amount or names is None:
+                continue
+            total, reserved, ratio, used = (getattr(self, n)[row] for n in names)
+            if used + amount > capacity(int(total), int(reserved), float(ratio)):
                 return False
         return True
 

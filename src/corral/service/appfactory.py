@@ -65,7 +65,7 @@ def build_app(
             incomplete_consumer_user_id=conf.placement.incomplete_consumer_user_id,
         ),
         index=index,
-        hosts=HostSettings(
+        host_settings=HostSettings(
             service_down_time=conf.service_down_time,
             default_availability_zone=conf.default_availability_zone,
         ),

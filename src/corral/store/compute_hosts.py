@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, or_, select
 
 from corral.store import host_changes, tables
 from corral.store.chunks import in_chunks
@@ -155,10 +155,6 @@ def delete_nodes(conn: Connection, node_ids: Iterable[int]) -> None:
     for chunk in in_chunks(ids):
         conn.execute(_hosts.delete().where(_hosts.c.id.in_(chunk)))
     host_changes.record(conn, host_changes.HOSTS, ids)
-
-
-def count_nodes(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(_hosts)).scalar_one())
 
 
 # --- services ------------------------------------------------------------------

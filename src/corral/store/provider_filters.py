@@ -55,7 +55,11 @@ def _in_any_aggregate(agg_uuids: Iterable[str]) -> ColumnElement[bool]:
 
 def _has_capacity(rc_id: int, amount: int) -> ColumnElement[bool]:
     """Inventory of the class that can take `amount` more, by upstream's rule:
-    used + amount <= (total - reserved) * ratio, within min/max unit and step."""
+    used + amount <= (total - reserved) * ratio, within min/max unit and step.
+
+    corral.store.capacity's rule spelt in SQL, as upstream's candidate query spells
+    it: the product is not truncated here, which decides the same since
+    used + amount is a whole number of at least 1."""
     inv = aliased(_inv, name="inv")
     used = (
         select(func.coalesce(func.sum(_alloc.c.used), 0))

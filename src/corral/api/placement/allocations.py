@@ -19,6 +19,7 @@ from corral.placement.allocations import (
     WriteSettings,
 )
 from corral.placement.consumers import ConsumerConflict, ConsumerSpec, Defaults
+from corral.uuids import is_uuid_like
 
 ALLOC_LIST = "placement:allocations:list"
 ALLOC_MANAGE = "placement:allocations:manage"
@@ -42,16 +43,6 @@ def write_settings(req: Request) -> WriteSettings:
             user_id=settings.incomplete_consumer_user_id,
         ),
     )
-
-
-def is_uuid_like(value: str) -> bool:
-    """oslo.utils' `is_uuid_like`: any form `uuid.UUID` reads, dashes optional."""
-    try:
-        parsed = uuidlib.UUID(value)
-    except ValueError:
-        return False
-    bare = value.replace("urn:", "").replace("uuid:", "").strip("{}").replace("-", "").lower()
-    return parsed.hex == bare
 
 
 def consumer_write(req: Request, consumer_uuid: str, data: dict[str, Any]) -> ConsumerWrite:

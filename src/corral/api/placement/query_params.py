@@ -23,7 +23,6 @@ Whole-request parsers for GET /allocation_candidates:
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -35,6 +34,7 @@ from corral.placement.request import (
     RequestGroup,
     RequestWideParams,
 )
+from corral.uuids import is_uuid_like
 
 Query = Sequence[tuple[str, str]]
 
@@ -66,17 +66,6 @@ _RESOURCES_FORM = (
 def values_of(query: Query, key: str) -> list[str]:
     """Every value of `key`, in query-string order."""
     return [v for k, v in query if k == key]
-
-
-def is_uuid_like(value: str) -> bool:
-    """oslo's `uuidutils.is_uuid_like`: any spelling `uuid.UUID` accepts whose
-    hex digits are exactly the value's (dashes, braces and urn: optional)."""
-    try:
-        parsed = uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        return False
-    bare = value.replace("urn:", "").replace("uuid:", "").strip("{}").replace("-", "").lower()
-    return parsed.hex == bare
 
 
 # --- value parsers -------------------------------------------------------------

@@ -7,8 +7,8 @@ from typing import Any
 from corral.api.http import Request, Response, empty_response, json_response, validate
 from corral.api.policies import scheduler as policy
 from corral.api.scheduler import schemas
+from corral.compute import aggregates
 from corral.errors import BadRequest
-from corral.scheduler import host_aggregates
 from corral.store.host_aggregates import AggregateRow
 
 # An aggregate in a path: its id (digits) or its uuid.
@@ -48,7 +48,7 @@ def _aggregate(row: AggregateRow) -> dict[str, Any]:
         "id": row.id,
         "uuid": row.uuid,
         "name": row.name,
-        "availability_zone": row.metadata.get(host_aggregates.AZ_KEY),
+        "availability_zone": row.metadata.get(aggregates.AZ_KEY),
         "hosts": row.hosts,
         "metadata": row.metadata,
         "created_at": row.created_at,
@@ -62,21 +62,19 @@ def _answer(row: AggregateRow) -> Response:
 
 def list_aggregates(req: Request) -> Response:
     req.authorize(policy.AGGREGATES_LIST)
-    rows = host_aggregates.list_aggregates(req.services.db)
+    rows = aggregates.list_aggregates(req.services.db)
     return json_response({"aggregates": [_aggregate(r) for r in rows]})
 
 
 def show_aggregate(req: Request) -> Response:
     req.authorize(policy.AGGREGATES_SHOW)
-    return _answer(host_aggregates.get_aggregate(req.services.db, _ref(req)))
+    return _answer(aggregates.get_aggregate(req.services.db, _ref(req)))
 
 
 def create_aggregate(req: Request) -> Response:
     req.authorize(policy.AGGREGATES_CREATE)
     body = req.json(schemas.AGGREGATE_CREATE)["aggregate"]
-    row = host_aggregates.create_aggregate(
-        req.services.db, body["name"], body.get("availability_zone")
-    )
+    row = aggregates.create_aggregate(req.services.db, body["name"], body.get("availability_zone"))
     return _answer(row)
 
 
@@ -84,7 +82,7 @@ def update_aggregate(req: Request) -> Response:
     req.authorize(policy.AGGREGATES_UPDATE)
     ref = _ref(req)
     body = req.json(schemas.AGGREGATE_UPDATE)["aggregate"]
-    row = host_aggregates.update_aggregate(
+    row = aggregates.update_aggregate(
         req.services.db,
         ref,
         name=body.get("name"),
@@ -96,7 +94,7 @@ def update_aggregate(req: Request) -> Response:
 
 def delete_aggregate(req: Request) -> Response:
     req.authorize(policy.AGGREGATES_DELETE)
-    host_aggregates.delete_aggregate(req.services.db, _ref(req))
+    aggregates.delete_aggregate(req.services.db, _ref(req))
     return empty_response()
 
 
@@ -104,7 +102,7 @@ def set_metadata(req: Request) -> Response:
     req.authorize(policy.AGGREGATES_SET_METADATA)
     ref = _ref(req)
     body = req.json(schemas.METADATA_BODY)
-    return _answer(host_aggregates.set_metadata(req.services.db, ref, body["metadata"]))
+    return _answer(aggregates.set_metadata(req.services.db, ref, body["metadata"]))
 
 
 def action(req: Request) -> Response:
@@ -121,7 +119,7 @@ def action(req: Request) -> Response:
     validate(body, schema)
     db = req.services.db
     if name == "add_host":
-        return _answer(host_aggregates.add_host(db, ref, body[name]["host"]))
+        return _answer(aggregates.add_host(db, ref, body[name]["host"]))
     if name == "remove_host":
-        return _answer(host_aggregates.remove_host(db, ref, body[name]["host"]))
-    return _answer(host_aggregates.set_metadata(db, ref, body[name]["metadata"]))
+        return _answer(aggregates.remove_host(db, ref, body[name]["host"]))
+    return _answer(aggregates.set_metadata(db, ref, body[name]["metadata"]))

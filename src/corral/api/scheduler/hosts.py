@@ -8,7 +8,7 @@ from corral.api.http import Request, Response, empty_response, json_response
 from corral.api.policies import scheduler as policy
 from corral.api.scheduler import schemas
 from corral.api.scheduler.params import limit_param, path_param, query_params
-from corral.scheduler import hosts
+from corral.compute import hosts
 from corral.store.compute_hosts import NodeRow, NodeValues, ServiceRow
 from corral.store.database import utcnow
 
@@ -22,7 +22,7 @@ def _service(req: Request, service: ServiceRow | None) -> dict[str, Any] | None:
         "disabled_reason": service.disabled_reason,
         "forced_down": service.forced_down,
         "last_heartbeat": service.last_heartbeat,
-        "up": hosts.service_is_up(service, utcnow(), req.services.hosts.service_down_time),
+        "up": hosts.service_is_up(service, utcnow(), req.services.host_settings.service_down_time),
         "created_at": service.created_at,
         "updated_at": service.updated_at,
     }

@@ -9,7 +9,7 @@ from corral.api.http import Request, Response, empty_response, json_response
 from corral.api.policies import scheduler as policy
 from corral.api.scheduler import schemas
 from corral.api.scheduler.params import limit_param, path_param, query_params
-from corral.scheduler import instances
+from corral.compute import instances
 from corral.store.instances import InstanceRow
 
 

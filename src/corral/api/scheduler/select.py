@@ -16,7 +16,7 @@ from corral.api import errors as api_errors
 from corral.api.http import Request, Response, json_response
 from corral.api.policies import scheduler as policy
 from corral.api.scheduler import select_schemas as schemas
-from corral.errors import BadRequest, CorralError
+from corral.errors import BadRequest
 from corral.scheduler.explain import Explanation
 from corral.scheduler.spec import (
     Destination,
@@ -33,15 +33,10 @@ if TYPE_CHECKING:
 NO_VALID_HOST_CODE = "scheduler.no_valid_host"
 
 
-class ServiceUnavailable(CorralError):
-    status = 503
-    title = "Service Unavailable"
-
-
 def _scheduler(req: Request) -> Scheduler:
     scheduler = req.services.scheduler
     if scheduler is None:
-        raise ServiceUnavailable("This corral process runs no scheduler engine.")
+        raise api_errors.ServiceUnavailable("This corral process runs no scheduler engine.")
     return scheduler
 
 

@@ -8,8 +8,8 @@ from corral.api.http import Request, Response, empty_response, json_response
 from corral.api.policies import scheduler as policy
 from corral.api.scheduler import schemas
 from corral.api.scheduler.params import limit_param, path_param, query_params
+from corral.compute import server_groups
 from corral.errors import BadRequest
-from corral.scheduler import server_groups
 from corral.store.server_groups import ServerGroupRow
 
 

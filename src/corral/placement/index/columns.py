@@ -7,7 +7,8 @@ whose inventory went away has `live` False but keeps its usage (a reader can
 see allocations before the inventory that goes with them).
 
 The capacity check runs on every search, so the column keeps what makes it
-cheap: `capacity` = (total - reserved) * allocation_ratio per entry, and the
+cheap: `capacity` per entry, by the one rule (corral.store.capacity: upstream's
+int((total - reserved) * allocation_ratio)) so the check is an integer compare, and the
 column-wide extremes of min_unit, max_unit and step_size, so that the unit
 rules are only evaluated per entry when some entry could fail them.
 """
@@ -17,13 +18,15 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from corral.store.capacity import capacities, capacity
+
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
 class ResourceColumn:
-    _INT_FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size", "used")
-    _FLOAT_FIELDS = ("ratio", "capacity")
+    _INT_FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size", "used", "capacity")
+    _FLOAT_FIELDS = ("ratio",)
 
     def __init__(self, rc_id: int, providers: int = 0) -> None:
         self.rc_id = rc_id
@@ -38,7 +41,7 @@ class ResourceColumn:
         self.step_size: IntArray = np.ones(size, dtype=np.int64)
         self.used: IntArray = np.zeros(size, dtype=np.int64)
         self.ratio: npt.NDArray[np.float64] = np.ones(size, dtype=np.float64)
-        self.capacity: npt.NDArray[np.float64] = np.zeros(size, dtype=np.float64)
+        self.capacity: IntArray = np.zeros(size, dtype=np.int64)
         self.live: BoolArray = np.zeros(size, dtype=np.bool_)
         self.live_count = 0
         # True while entry i belongs to provider slot i (a cloud loaded in
@@ -102,7 +105,7 @@ class ResourceColumn:
         self.max_unit[slot] = max_unit
         self.step_size[slot] = step_size if step_size > 0 else 1
         self.ratio[slot] = ratio
-        self.capacity[slot] = (total - reserved) * ratio
+        self.capacity[slot] = capacity(total, reserved, ratio)
         if not self.live[slot]:
             self.live[slot] = True
             self.live_count += 1
@@ -123,9 +126,9 @@ class ResourceColumn:
         for name in ("total", "reserved", "min_unit", "max_unit", "step_size", "ratio"):
             getattr(self, name)[start:end] = fields[name]
         self.step_size[start:end][self.step_size[start:end] <= 0] = 1
-        self.capacity[start:end] = (self.total[start:end] - self.reserved[start:end]) * self.ratio[
-            start:end
-        ]
+        self.capacity[start:end] = capacities(
+            self.total[start:end], self.reserved[start:end], self.ratio[start:end]
+        )
         self.live[start:end] = True
         self.live_count += len(providers)
         self.count = end
@@ -170,7 +173,7 @@ class ResourceColumn:
         s = int(self.slot_of[provider])
         if s < 0 or not self.live[s]:
             return None
-        return int(float(self.capacity[s])), int(self.used[s])
+        return int(self.capacity[s]), int(self.used[s])
 
     def _unit_bounds(self) -> tuple[int, int, int]:
         """(largest min_unit, smallest max_unit, largest step_size) over live entries."""
@@ -188,7 +191,7 @@ class ResourceColumn:
 
     def _fits_entries(self, amount: int) -> BoolArray:
         """Per entry: can it take `amount` more, by upstream's rule:
-        used + amount <= (total - reserved) * allocation_ratio, and
+        used + amount <= capacity, and
         min_unit <= amount <= max_unit, and amount a multiple of step_size."""
         n = self.count
         ok = (self.used[:n] + amount) <= self.capacity[:n]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from corral.scheduler.batch import HostBatch, Mask
-from corral.scheduler.filters import extra_specs_ops, host_state
+from corral.scheduler.filters import attributes, extra_specs_ops
 from corral.scheduler.filters.base import HostByHostFilter
 from corral.scheduler.spec import RequestSpec
 
@@ -31,7 +31,7 @@ def capability(batch: HostBatch, row: int, scope: list[str]) -> object:
             except ValueError:
                 return None
         if cap is _ROOT:
-            value = host_state.attribute(batch, row, key)
+            value = attributes.attribute(batch, row, key)
             cap = stats.get(key) if value is None else value
         elif isinstance(cap, Mapping):
             cap = cap.get(key)
@@ -68,7 +68,7 @@ class ComputeCapabilitiesFilter(HostByHostFilter):
         for key, req in prepared.items():
             scope = key.split(":")
             if len(scope) == 1:
-                if not (host_state.has_attribute(key) or key in stats):
+                if not (attributes.has_attribute(key) or key in stats):
                     continue
             elif scope[0] != "capabilities":
                 continue

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from corral.scheduler.batch import HostBatch, Mask
-from corral.scheduler.filters import host_state
+from corral.scheduler.filters import attributes
 from corral.scheduler.filters.base import HostFilter, scheduler_hint
 from corral.scheduler.spec import RequestSpec
 
@@ -87,7 +87,7 @@ def _lookup(batch: HostBatch, row: int, text: str) -> Any:
     if not text.startswith("$"):
         return text
     path = text[1:].split(".")
-    obj: Any = host_state.attribute(batch, row, path[0])
+    obj: Any = attributes.attribute(batch, row, path[0])
     for item in path[1:]:
         if obj is None:
             return None
@@ -114,7 +114,7 @@ class JsonFilter(HostFilter):
     """Nova's JSON grammar: `["and", [">=", "$free_ram_mb", 1024], ...]`.
 
     Commands: = < > in <= >= not or and. `$name` reads a HostState attribute
-    (corral.scheduler.filters.host_state lists them), `$name.key` a key of a
+    (corral.scheduler.filters.attributes lists them), `$name.key` a key of a
     dict attribute. A host passes when the result (any of it, for a list) is
     true. A query that is not valid JSON, uses an unknown command or exceeds
     the bounds fails every host, where Nova would fail the request.

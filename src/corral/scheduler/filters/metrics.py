@@ -6,7 +6,7 @@ import numpy as np
 
 from corral.scheduler.batch import HostBatch, Mask
 from corral.scheduler.filters.base import HostFilter, column
-from corral.scheduler.settings import parse_options
+from corral.scheduler.option_lists import parse_options
 from corral.scheduler.spec import RequestSpec
 
 

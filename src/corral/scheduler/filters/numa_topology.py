@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from corral.compute.hardware import numa, pci
+from corral.compute.hardware.fit import fit_instance_to_host
 from corral.scheduler.batch import HostBatch, Mask
 from corral.scheduler.filters.base import CandidateFilter, HostByHostFilter
 from corral.scheduler.filters.candidates import mappings
-from corral.scheduler.hardware import numa, pci
-from corral.scheduler.hardware.fit import fit_instance_to_host
 from corral.scheduler.spec import RequestSpec
 
 _BAD_DATA = (ValueError, KeyError, TypeError)

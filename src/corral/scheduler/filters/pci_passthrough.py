@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from corral.compute.hardware import pci
 from corral.scheduler.batch import HostBatch, Mask
 from corral.scheduler.filters.base import CandidateFilter, HostByHostFilter
 from corral.scheduler.filters.candidates import mappings
-from corral.scheduler.hardware import pci
 from corral.scheduler.spec import RequestSpec
 
 _BAD_DATA = (ValueError, KeyError, TypeError)

@@ -25,6 +25,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from corral import metrics
+from corral.compute.instances import (
+    PlacedInstance,
+    delete_instance,
+    record_new_in,
+    record_placed_in,
+)
 from corral.errors import Conflict, NotFound
 from corral.placement import consumers
 from corral.placement.allocations import ConsumerWrite, replace_in, run_write
@@ -33,12 +39,6 @@ from corral.placement.candidates import Candidate
 from corral.placement.consumers import ConsumerSpec, Defaults, Owner
 from corral.scheduler.admission import group_uuid
 from corral.scheduler.batch import HostBatch
-from corral.scheduler.instances import (
-    PlacedInstance,
-    delete_instance,
-    record_new_in,
-    record_placed_in,
-)
 from corral.scheduler.spec import RequestSpec
 from corral.store.database import Database
 

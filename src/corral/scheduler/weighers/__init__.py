@@ -13,7 +13,7 @@ from corral.scheduler.weighers.affinity import (
     ServerGroupSoftAntiAffinityWeigher,
 )
 from corral.scheduler.weighers.base import HostWeigher, WeigherError
-from corral.scheduler.weighers.combine import combine, normalize
+from corral.scheduler.weighers.combine import BatchWeights, normalize
 from corral.scheduler.weighers.cross_cell import CrossCellWeigher
 from corral.scheduler.weighers.host_load import (
     BuildFailureWeigher,
@@ -44,6 +44,7 @@ ALL_WEIGHERS: tuple[type[HostWeigher], ...] = (
 
 __all__ = [
     "ALL_WEIGHERS",
+    "BatchWeights",
     "BuildFailureWeigher",
     "CPUWeigher",
     "CrossCellWeigher",
@@ -60,6 +61,5 @@ __all__ = [
     "ServerGroupSoftAffinityWeigher",
     "ServerGroupSoftAntiAffinityWeigher",
     "WeigherError",
-    "combine",
     "normalize",
 ]

@@ -6,7 +6,7 @@ host: the option named by `multiplier_option`, overridden per host by the
 smallest numeric value of aggregate metadata `aggregate_key` of its
 aggregates (Nova's scheduler.utils.get_weight_multiplier). `minval` and
 `maxval` bound the raw weights and the normalisation, as in Nova's
-BaseWeigher. corral.scheduler.weighers.combine turns them into one score.
+BaseWeigher. corral.scheduler.weighers.combine.BatchWeights turns them into one score.
 """
 
 from __future__ import annotations

@@ -46,11 +46,6 @@ def _raw(weigher: HostWeigher, batch: HostBatch, spec: RequestSpec) -> Floats:
     return raw
 
 
-def combine(weighers: Sequence[HostWeigher], batch: HostBatch, spec: RequestSpec) -> Floats:
-    """The total weight of every host (higher is better)."""
-    return BatchWeights(weighers, batch, spec).scores(batch, spec)
-
-
 class BatchWeights:
     """Weighing one batch again and again (one instance after another), with
     what cannot change between the instances worked out once.

@@ -8,7 +8,7 @@ import numpy as np
 
 from corral.scheduler.batch import Floats, HostBatch
 from corral.scheduler.columns import column
-from corral.scheduler.settings import parse_options
+from corral.scheduler.option_lists import parse_options
 from corral.scheduler.spec import RequestSpec
 from corral.scheduler.weighers.base import HostWeigher
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from corral.compute.hardware.pci import free_devices
 from corral.scheduler.batch import Floats, HostBatch
-from corral.scheduler.hardware.pci import free_devices
 from corral.scheduler.spec import RequestSpec
 from corral.scheduler.weighers.base import HostWeigher
 

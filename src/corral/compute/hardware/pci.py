@@ -17,8 +17,8 @@ from typing import Any
 
 from oslo_utils import strutils
 
-from corral.scheduler.hardware.numa import HostTopology, InstanceCell
-from corral.scheduler.hardware.primitives import data, unwrap
+from corral.compute.hardware.numa import HostTopology, InstanceCell
+from corral.compute.hardware.primitives import data, unwrap
 
 Pool = dict[str, Any]
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from corral.compute.server_groups import add_members_in
 from corral.errors import NotFound
-from corral.scheduler.server_groups import add_members_in
 from corral.store import allocations as allocation_store
 from corral.store import consumers as consumer_store
 from corral.store import instances as store

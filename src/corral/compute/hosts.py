@@ -3,7 +3,7 @@
 A host is Nova's service host: one nova-compute service and one or more
 hypervisor nodes, each the root resource provider of its resources in
 Placement. Registering a node also puts its provider into the Placement
-aggregates of the host's aggregates (corral.scheduler.host_aggregates).
+aggregates of the host's aggregates (corral.compute.aggregates).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from corral.compute.aggregates import mirror_host_aggregates, unmirror_host
+from corral.compute.hardware import numa, pci
 from corral.errors import BadRequest, Conflict, NotFound
-from corral.scheduler.hardware import numa, pci
-from corral.scheduler.host_aggregates import mirror_host_aggregates, unmirror_host
 from corral.store import compute_hosts as store
 from corral.store import host_aggregates as aggregate_store
 from corral.store import instances as instance_store

@@ -6,7 +6,7 @@ The mirror runs after the aggregate change commits and replaces the
 provider's aggregates with its generation, retrying when another writer
 moved the generation, so it never drops a concurrent change. Like Nova, a
 provider Placement does not know yet is left alone; registering the node
-later (corral.scheduler.hosts.register_node) mirrors the host's aggregates.
+later (corral.compute.hosts.register_node) mirrors the host's aggregates.
 
 Availability zones follow Nova's rules: an aggregate's `availability_zone`
 metadata is its hosts' zone, it cannot be empty, a host is in one zone at

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from corral.scheduler.hardware.primitives import data, int_set, optional_int, unwrap
+from corral.compute.hardware.primitives import data, int_set, optional_int, unwrap
 
 MEMPAGES_SMALL = -1
 MEMPAGES_LARGE = -2

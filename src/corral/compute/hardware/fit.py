@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from corral.scheduler.hardware import pci
-from corral.scheduler.hardware.numa import (
+from corral.compute.hardware import pci
+from corral.compute.hardware.numa import (
     HostCell,
     HostTopology,
     InstanceCell,
