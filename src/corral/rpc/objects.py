@@ -13,65 +13,38 @@ checked, their data is bounded, and they decode to nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from corral.rpc import image_meta
+from corral.rpc.cast_objects import AGGREGATE, INSTANCE
 from corral.rpc.fields import (
     Bool,
     DateTime,
     DictOf,
-    Field,
     Float,
     Int,
     IpAddress,
-    Kind,
     ListOf,
     Nullable,
     ObjectSchema,
     Str,
     Uuid,
     obj,
-    opaque,
+)
+from corral.rpc.object_bounds import (
+    AGGREGATE_UUID,
+    COUNT,
+    DOCUMENT,
+    HOSTS,
+    NAME,
+    PERSISTENT,
+    SMALL_COUNT,
+    TEXT,
+    URL,
+    f,
+    list_of,
+    schema,
 )
 
-# Bounds. Names (hosts, nodes, traits, resource classes) are 255 in Nova's and
-# Placement's tables; free text is bounded by what Nova's API accepts.
-NAME = Str()
-TEXT = Str(max_length=65_535)
-# JSON documents Nova keeps in string fields (a compute node's cpu_info, say).
-DOCUMENT = Str(max_length=1_048_576)
-URL = Str(max_length=4096)
-NAMES = ListOf(NAME)
-HOSTS = ListOf(NAME, max_items=10_000)
-COUNT = Int(0)
-# An aggregate uuid, in fields Nova types as strings.
-AGGREGATE_UUID = Uuid(name="str")
-SMALL_COUNT = Int(0, 1_000_000)
-
-
-def f(kind: Kind, nullable: bool = False) -> Field:
-    return Field(kind, nullable)
-
-
-def _schema(name: str, version: str, fields: Mapping[str, Field]) -> ObjectSchema:
-    major, minor = (int(p) for p in version.split("."))
-    return ObjectSchema(name, major, minor, dict(fields))
-
-
-def _list_of(name: str, version: str, item: str, max_items: int = 10_000) -> ObjectSchema:
-    """An ObjectListBase: `objects`, a list of one object type."""
-    return _schema(name, version, {"objects": f(ListOf(obj(item), max_items))})
-
-
-# NovaPersistentObject's fields, on Flavor, InstanceGroup, Aggregate, ...
-PERSISTENT = {
-    "created_at": f(DateTime(), True),
-    "updated_at": f(DateTime(), True),
-    "deleted_at": f(DateTime(), True),
-    "deleted": f(Bool()),
-}
-
-FLAVOR = _schema(
+FLAVOR = schema(
     "Flavor",
     "1.2",
     {
@@ -94,7 +67,7 @@ FLAVOR = _schema(
     },
 )
 
-IMAGE_META = _schema(
+IMAGE_META = schema(
     "ImageMeta",
     "1.8",
     {
@@ -119,7 +92,7 @@ IMAGE_META = _schema(
     },
 )
 
-INSTANCE_GROUP = _schema(
+INSTANCE_GROUP = schema(
     "InstanceGroup",
     "1.11",
     {
@@ -138,7 +111,7 @@ INSTANCE_GROUP = _schema(
     },
 )
 
-CELL_MAPPING = _schema(
+CELL_MAPPING = schema(
     "CellMapping",
     "1.1",
     {
@@ -152,7 +125,7 @@ CELL_MAPPING = _schema(
     },
 )
 
-DESTINATION = _schema(
+DESTINATION = schema(
     "Destination",
     "1.4",
     {
@@ -165,9 +138,9 @@ DESTINATION = _schema(
     },
 )
 
-HV_SPEC = _schema("HVSpec", "1.2", {"arch": f(NAME), "hv_type": f(NAME), "vm_mode": f(NAME)})
+HV_SPEC = schema("HVSpec", "1.2", {"arch": f(NAME), "hv_type": f(NAME), "vm_mode": f(NAME)})
 
-PCI_DEVICE_POOL = _schema(
+PCI_DEVICE_POOL = schema(
     "PciDevicePool",
     "1.1",
     {
@@ -179,7 +152,7 @@ PCI_DEVICE_POOL = _schema(
     },
 )
 
-COMPUTE_NODE = _schema(
+COMPUTE_NODE = schema(
     "ComputeNode",
     "1.19",
     {
@@ -216,19 +189,19 @@ COMPUTE_NODE = _schema(
     },
 )
 
-SCHEDULER_RETRIES = _schema(
+SCHEDULER_RETRIES = schema(
     "SchedulerRetries",
     "1.1",
     {"num_attempts": f(SMALL_COUNT), "hosts": f(obj("ComputeNodeList"))},
 )
 
-NETWORK_METADATA = _schema(
+NETWORK_METADATA = schema(
     "NetworkMetadata",
     "1.0",
     {"physnets": f(ListOf(NAME, 1_000)), "tunneled": f(Bool())},
 )
 
-NUMA_TOPOLOGY_LIMITS = _schema(
+NUMA_TOPOLOGY_LIMITS = schema(
     "NUMATopologyLimits",
     "1.1",
     {
@@ -238,7 +211,7 @@ NUMA_TOPOLOGY_LIMITS = _schema(
     },
 )
 
-SCHEDULER_LIMITS = _schema(
+SCHEDULER_LIMITS = schema(
     "SchedulerLimits",
     "1.0",
     {
@@ -249,7 +222,7 @@ SCHEDULER_LIMITS = _schema(
     },
 )
 
-REQUEST_GROUP = _schema(
+REQUEST_GROUP = schema(
     "RequestGroup",
     "1.3",
     {
@@ -265,7 +238,7 @@ REQUEST_GROUP = _schema(
     },
 )
 
-REQUEST_LEVEL_PARAMS = _schema(
+REQUEST_LEVEL_PARAMS = schema(
     "RequestLevelParams",
     "1.1",
     {
@@ -275,7 +248,7 @@ REQUEST_LEVEL_PARAMS = _schema(
     },
 )
 
-INSTANCE_PCI_REQUEST = _schema(
+INSTANCE_PCI_REQUEST = schema(
     "InstancePCIRequest",
     "1.4",
     {
@@ -289,13 +262,13 @@ INSTANCE_PCI_REQUEST = _schema(
     },
 )
 
-INSTANCE_PCI_REQUESTS = _schema(
+INSTANCE_PCI_REQUESTS = schema(
     "InstancePCIRequests",
     "1.1",
     {"instance_uuid": f(Uuid()), "requests": f(ListOf(obj("InstancePCIRequest"), 256))},
 )
 
-VIRT_CPU_TOPOLOGY = _schema(
+VIRT_CPU_TOPOLOGY = schema(
     "VirtCPUTopology",
     "1.0",
     {"sockets": f(Int(0), True), "cores": f(Int(0), True), "threads": f(Int(0), True)},
@@ -303,7 +276,7 @@ VIRT_CPU_TOPOLOGY = _schema(
 
 _CPU_SET = ListOf(Int(0, 1 << 20), 4096)
 
-INSTANCE_NUMA_CELL = _schema(
+INSTANCE_NUMA_CELL = schema(
     "InstanceNUMACell",
     "1.6",
     {
@@ -320,7 +293,7 @@ INSTANCE_NUMA_CELL = _schema(
     },
 )
 
-INSTANCE_NUMA_TOPOLOGY = _schema(
+INSTANCE_NUMA_TOPOLOGY = schema(
     "InstanceNUMATopology",
     "1.3",
     {
@@ -331,7 +304,7 @@ INSTANCE_NUMA_TOPOLOGY = _schema(
     },
 )
 
-SECURITY_GROUP = _schema(
+SECURITY_GROUP = schema(
     "SecurityGroup",
     "1.2",
     {
@@ -345,7 +318,7 @@ SECURITY_GROUP = _schema(
     },
 )
 
-NETWORK_REQUEST = _schema(
+NETWORK_REQUEST = schema(
     "NetworkRequest",
     "1.3",
     {
@@ -359,7 +332,7 @@ NETWORK_REQUEST = _schema(
     },
 )
 
-REQUEST_SPEC = _schema(
+REQUEST_SPEC = schema(
     "RequestSpec",
     "1.15",
     {
@@ -391,7 +364,7 @@ REQUEST_SPEC = _schema(
     },
 )
 
-SELECTION = _schema(
+SELECTION = schema(
     "Selection",
     "1.1",
     {
@@ -406,98 +379,6 @@ SELECTION = _schema(
     },
 )
 
-# --- what the casts carry --------------------------------------------------------
-
-AGGREGATE = _schema(
-    "Aggregate",
-    "1.3",
-    {
-        **PERSISTENT,
-        "id": f(Int()),
-        "uuid": f(Uuid()),
-        "name": f(NAME),
-        "hosts": f(HOSTS, True),
-        "metadata": f(DictOf(NAME, max_items=1_000), True),
-    },
-)
-
-INSTANCE = _schema(
-    "Instance",
-    "2.8",
-    {
-        **PERSISTENT,
-        "id": f(Int()),
-        "user_id": f(NAME, True),
-        "project_id": f(NAME, True),
-        "image_ref": f(NAME, True),
-        "kernel_id": f(NAME, True),
-        "ramdisk_id": f(NAME, True),
-        "hostname": f(NAME, True),
-        "launch_index": f(Int(), True),
-        "key_name": f(NAME, True),
-        "key_data": f(TEXT, True),
-        "power_state": f(Int(), True),
-        "vm_state": f(NAME, True),
-        "task_state": f(NAME, True),
-        "services": f(opaque("ServiceList")),
-        "memory_mb": f(Int(), True),
-        "vcpus": f(Int(), True),
-        "root_gb": f(Int(), True),
-        "ephemeral_gb": f(Int(), True),
-        "ephemeral_key_uuid": f(Uuid(), True),
-        "host": f(NAME, True),
-        "node": f(NAME, True),
-        "compute_id": f(Int(), True),
-        "instance_type_id": f(Int(), True),
-        "user_data": f(DOCUMENT, True),
-        "reservation_id": f(NAME, True),
-        "launched_at": f(DateTime(), True),
-        "terminated_at": f(DateTime(), True),
-        "availability_zone": f(NAME, True),
-        "display_name": f(NAME, True),
-        "display_description": f(TEXT, True),
-        "launched_on": f(TEXT, True),
-        "locked": f(Bool()),
-        "locked_by": f(NAME, True),
-        "os_type": f(NAME, True),
-        "architecture": f(NAME, True),
-        "vm_mode": f(NAME, True),
-        "uuid": f(Uuid()),
-        "root_device_name": f(NAME, True),
-        "default_ephemeral_device": f(NAME, True),
-        "default_swap_device": f(NAME, True),
-        "config_drive": f(NAME, True),
-        "access_ip_v4": f(IpAddress(), True),
-        "access_ip_v6": f(IpAddress(), True),
-        "auto_disk_config": f(Bool()),
-        "progress": f(Int(), True),
-        "shutdown_terminate": f(Bool()),
-        "disable_terminate": f(Bool()),
-        "cell_name": f(NAME, True),
-        "metadata": f(DictOf(NAME)),
-        "system_metadata": f(DictOf(Nullable(TEXT))),
-        "info_cache": f(opaque("InstanceInfoCache"), True),
-        "security_groups": f(opaque("SecurityGroupList")),
-        "fault": f(opaque("InstanceFault"), True),
-        "cleaned": f(Bool()),
-        "pci_devices": f(opaque("PciDeviceList"), True),
-        "numa_topology": f(opaque("InstanceNUMATopology"), True),
-        "pci_requests": f(opaque("InstancePCIRequests"), True),
-        "device_metadata": f(opaque("InstanceDeviceMetadata"), True),
-        "tags": f(opaque("TagList")),
-        "flavor": f(obj("Flavor")),
-        "old_flavor": f(opaque("Flavor"), True),
-        "new_flavor": f(opaque("Flavor"), True),
-        "vcpu_model": f(opaque("VirtCPUModel"), True),
-        "ec2_ids": f(opaque("EC2Ids")),
-        "migration_context": f(opaque("MigrationContext"), True),
-        "keypairs": f(opaque("KeyPairList")),
-        "trusted_certs": f(opaque("TrustedCerts"), True),
-        "hidden": f(Bool()),
-        "resources": f(opaque("ResourceList"), True),
-    },
-)
-
 SCHEMAS: dict[str, ObjectSchema] = {
     s.name: s
     for s in (
@@ -509,10 +390,10 @@ SCHEMAS: dict[str, ObjectSchema] = {
         DESTINATION,
         CELL_MAPPING,
         SCHEDULER_RETRIES,
-        _list_of("ComputeNodeList", "1.17", "ComputeNode", 1_000),
+        list_of("ComputeNodeList", "1.17", "ComputeNode", 1_000),
         COMPUTE_NODE,
         HV_SPEC,
-        _list_of("PciDevicePoolList", "1.1", "PciDevicePool", 1_000),
+        list_of("PciDevicePoolList", "1.1", "PciDevicePool", 1_000),
         PCI_DEVICE_POOL,
         REQUEST_GROUP,
         REQUEST_LEVEL_PARAMS,
@@ -524,15 +405,15 @@ SCHEMAS: dict[str, ObjectSchema] = {
         INSTANCE_NUMA_CELL,
         VIRT_CPU_TOPOLOGY,
         NETWORK_METADATA,
-        _list_of("SecurityGroupList", "1.1", "SecurityGroup", 1_000),
+        list_of("SecurityGroupList", "1.1", "SecurityGroup", 1_000),
         SECURITY_GROUP,
-        _list_of("NetworkRequestList", "1.1", "NetworkRequest", 1_000),
+        list_of("NetworkRequestList", "1.1", "NetworkRequest", 1_000),
         NETWORK_REQUEST,
         SELECTION,
         AGGREGATE,
-        _list_of("AggregateList", "1.3", "Aggregate", 10_000),
+        list_of("AggregateList", "1.3", "Aggregate", 10_000),
         INSTANCE,
-        _list_of("InstanceList", "2.6", "Instance", 10_000),
+        list_of("InstanceList", "2.6", "Instance", 10_000),
     )
 }
 

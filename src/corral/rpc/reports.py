@@ -14,7 +14,7 @@ from typing import Any, cast
 from corral.compute.reports import NovaAggregate, ReportedInstance
 from corral.rpc.errors import InvalidMessage
 from corral.rpc.fields import ListOf, NovaObject, Uuid
-from corral.rpc.objects import NAME
+from corral.rpc.object_bounds import NAME
 from corral.rpc.primitives import DECODER, plain
 from corral.rpc.request_spec import flavor as decode_flavor
 
