@@ -77,19 +77,23 @@ class Narrowing:
     refusal: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FilterInput:
+    """What a request filter reads: the spec, what it asks of Placement, the
+    host aggregates and the options."""
+
+    spec: RequestSpec
+    draft: ResourceDraft
+    aggregates: Mapping[int, Aggregate]
+    settings: RequestFilterSettings
+
+
 class RequestFilter:
     """One of Nova's request filters: adds to the Narrowing, or refuses."""
 
     name: ClassVar[str]
 
-    def apply(
-        self,
-        spec: RequestSpec,
-        draft: ResourceDraft,
-        aggregates: Mapping[int, Aggregate],
-        settings: RequestFilterSettings,
-        narrowing: Narrowing,
-    ) -> None:
+    def apply(self, request: FilterInput, narrowing: Narrowing) -> None:
         raise NotImplementedError
 
 
@@ -98,14 +102,7 @@ class ComputeStatus(RequestFilter):
 
     name = "compute_status_filter"
 
-    def apply(
-        self,
-        spec: RequestSpec,
-        draft: ResourceDraft,
-        aggregates: Mapping[int, Aggregate],
-        settings: RequestFilterSettings,
-        narrowing: Narrowing,
-    ) -> None:
+    def apply(self, request: FilterInput, narrowing: Narrowing) -> None:
         narrowing.root_forbidden[DISABLED_TRAIT] = "disabled"
 
 
@@ -114,18 +111,13 @@ class AvailabilityZone(RequestFilter):
 
     name = "map_az_to_placement_aggregate"
 
-    def apply(
-        self,
-        spec: RequestSpec,
-        draft: ResourceDraft,
-        aggregates: Mapping[int, Aggregate],
-        settings: RequestFilterSettings,
-        narrowing: Narrowing,
-    ) -> None:
-        zone = spec.availability_zone
+    def apply(self, request: FilterInput, narrowing: Narrowing) -> None:
+        zone = request.spec.availability_zone
         if not zone:
             return
-        uuids = frozenset(a.uuid for a in aggregates.values() if a.availability_zone == zone)
+        uuids = frozenset(
+            a.uuid for a in request.aggregates.values() if a.availability_zone == zone
+        )
         if uuids:
             narrowing.member_of.append((uuids, f"not in AZ {zone}"))
 
@@ -135,20 +127,14 @@ class TenantAggregates(RequestFilter):
 
     name = "require_tenant_aggregate"
 
-    def apply(
-        self,
-        spec: RequestSpec,
-        draft: ResourceDraft,
-        aggregates: Mapping[int, Aggregate],
-        settings: RequestFilterSettings,
-        narrowing: Narrowing,
-    ) -> None:
+    def apply(self, request: FilterInput, narrowing: Narrowing) -> None:
+        settings = request.settings
         if not settings.limit_tenants_to_placement_aggregate:
             return
-        project = spec.project_id
+        project = request.spec.project_id
         uuids = frozenset(
             a.uuid
-            for a in aggregates.values()
+            for a in request.aggregates.values()
             if any(k.startswith(TENANT_KEY) and v == project for k, v in a.metadata.items())
         )
         if uuids:
@@ -171,18 +157,11 @@ class IsolatedAggregates(RequestFilter):
 
     name = "isolate_aggregates"
 
-    def apply(
-        self,
-        spec: RequestSpec,
-        draft: ResourceDraft,
-        aggregates: Mapping[int, Aggregate],
-        settings: RequestFilterSettings,
-        narrowing: Narrowing,
-    ) -> None:
-        if not settings.enable_isolated_aggregate_filtering:
+    def apply(self, request: FilterInput, narrowing: Narrowing) -> None:
+        if not request.settings.enable_isolated_aggregate_filtering:
             return
-        wanted = _required_traits(draft)
-        for agg in aggregates.values():
+        wanted = _required_traits(request.draft)
+        for agg in request.aggregates.values():
             required = {
                 key.partition(":")[2]
                 for key, value in agg.metadata.items()
@@ -197,15 +176,9 @@ class ImageType(RequestFilter):
 
     name = "require_image_type_support"
 
-    def apply(
-        self,
-        spec: RequestSpec,
-        draft: ResourceDraft,
-        aggregates: Mapping[int, Aggregate],
-        settings: RequestFilterSettings,
-        narrowing: Narrowing,
-    ) -> None:
-        if not settings.query_placement_for_image_type_support or spec.is_bfv:
+    def apply(self, request: FilterInput, narrowing: Narrowing) -> None:
+        spec = request.spec
+        if not request.settings.query_placement_for_image_type_support or spec.is_bfv:
             return
         disk_format = spec.image.disk_format
         if not disk_format:
@@ -220,19 +193,12 @@ class ImageMetadata(RequestFilter):
 
     name = "transform_image_metadata"
 
-    def apply(
-        self,
-        spec: RequestSpec,
-        draft: ResourceDraft,
-        aggregates: Mapping[int, Aggregate],
-        settings: RequestFilterSettings,
-        narrowing: Narrowing,
-    ) -> None:
-        if not settings.image_metadata_prefilter:
+    def apply(self, request: FilterInput, narrowing: Narrowing) -> None:
+        if not request.settings.image_metadata_prefilter:
             return
         wanted: dict[str, str] = {}
         for prop, prefix in IMAGE_TRAIT_PREFIXES.items():
-            value = spec.image.properties.get(prop)
+            value = request.spec.image.properties.get(prop)
             if not isinstance(value, str) or not value:
                 continue
             trait = f"{prefix}_{value.replace('-', '_').upper()}"
@@ -268,7 +234,8 @@ def narrow(
         draft = resource_draft(spec)
     if request_filters is None:
         request_filters = [cls() for cls in ALL_REQUEST_FILTERS]
+    request = FilterInput(spec, draft, aggregates, settings)
     narrowing = Narrowing()
     for request_filter in request_filters:
-        request_filter.apply(spec, draft, aggregates, settings, narrowing)
+        request_filter.apply(request, narrowing)
     return narrowing
