@@ -29,7 +29,7 @@ def run(spec: RequestSpec, batch: HostBatch | None = None) -> tuple[HostBatch, l
 
 
 def test_pre_filters_in_novas_order() -> None:
-    assert PRE_FILTERS == (IgnoreHosts, ForceHosts, ForceNodes, RequestedDestination)
+    assert (IgnoreHosts, ForceHosts, ForceNodes, RequestedDestination) == PRE_FILTERS
     assert [f.name for f in registry.pre_filters()] == [
         "ignore_hosts",
         "force_hosts",

@@ -253,9 +253,9 @@ def test_weights_see_consumption_between_instances() -> None:
     search = make_search(batch)
     r = ranker(weighers=["RAMWeigher"])
     memo = RankMemo()
-    assert list(rank(r, batch, search=search, memo=memo).order)[0] == 0
+    assert rank(r, batch, search=search, memo=memo).order.head[0] == 0
     batch.consume(0, {"MEMORY_MB": 1500}, None)
-    assert list(rank(r, batch, search=search, memo=memo).order)[0] == 1
+    assert rank(r, batch, search=search, memo=memo).order.head[0] == 1
 
 
 def test_choices_skip_hosts_whose_candidates_no_longer_fit() -> None:
