@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,8 +33,8 @@ def weigher(name: str, conf: cfg.ConfigOpts = CONF) -> HostWeigher:
 
 
 def ranker(
-    filters: list[str] = (),  # type: ignore[assignment]
-    weighers: list[str] = (),  # type: ignore[assignment]
+    filters: Sequence[str] = (),
+    weighers: Sequence[str] = (),
     seed: int = 0,
     **settings: Any,
 ) -> Ranker:
