@@ -9,8 +9,11 @@ import numpy as np
 from oslo_config import cfg
 
 from corral.conf import new_conf
+from corral.placement.candidates import Candidate
 from corral.scheduler.batch import Aggregate, HostBatch
+from corral.scheduler.request_filters import Narrowing
 from corral.scheduler.spec import Flavor, RequestSpec
+from corral.scheduler.stages.search import Search
 
 ARRAY_COLUMNS: dict[str, Any] = {
     "enabled": (np.bool_, True),
@@ -99,3 +102,29 @@ def make_conf(**groups: Mapping[str, Any]) -> cfg.ConfigOpts:
 
 def hints(**values: str | list[str]) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) if isinstance(v, list) else (v,) for k, v in values.items()}
+
+
+def candidate(provider: str, **resources: int) -> Candidate:
+    """One allocation candidate taking `resources` (VCPU=1, MEMORY_MB=512 unless
+    given) from `provider`, its one request group mapped to it."""
+    amounts = {"VCPU": 1, "MEMORY_MB": 512, **resources}
+    return Candidate({provider: {rc: n for rc, n in amounts.items() if n}}, {"": [provider]})
+
+
+def make_search(
+    batch: HostBatch, offered: Mapping[str, list[Candidate]] | None = None, **fields: Any
+) -> Search:
+    """A Search over `batch` as if Placement had offered `offered` (by default
+    one plain candidate per host); no request, so nothing reads an index."""
+    if offered is None:
+        offered = {p: [candidate(p)] for p in batch.provider_uuid}
+    fields.setdefault("hosts_total", len(batch))
+    return Search(
+        request=None,
+        narrowing=Narrowing(),
+        batch=batch,
+        offered=dict(offered),
+        truncated=False,
+        stages=[],
+        **fields,
+    )

@@ -7,10 +7,15 @@ from pathlib import Path
 import pytest
 
 from corral.scheduler import registry
+from corral.scheduler.filters import ALL_FILTERS, HostFilter, PreFilter
+from corral.scheduler.request_filters import ALL_REQUEST_FILTERS, RequestFilter
+from corral.scheduler.stages.prefilter import PRE_FILTERS
+from corral.scheduler.weighers import ALL_WEIGHERS, HostWeigher
 from corral.service.config_files import ConfigSource
 from corral.service.launcher import ServeOptions, prepare
 from corral.service.limits import compute_cap
 from corral.service.validation import registry_names
+from tests.unit.scheduler_fixtures import make_conf
 
 CAP = compute_cap(cpus=2, available_bytes=3 * 1024**3)
 FILTERS = ", ".join(sorted(registry.FILTERS))
@@ -116,3 +121,68 @@ def test_enabled_filters_must_be_available(tmp_path: Path) -> None:
         "[filter_scheduler] enabled_filters: filter 'JsonFilter' is not in "
         "[filter_scheduler] available_filters; add it there or remove it here"
     ]
+
+
+def test_every_extension_point_table_is_filled() -> None:
+    tables: dict[str, dict[str, type]] = {
+        "request filters": registry.REQUEST_FILTERS,
+        "pre-filters": registry.PRE_FILTERS,
+        "filters": registry.FILTERS,
+        "candidate filters": registry.CANDIDATE_FILTERS,
+        "weighers": registry.WEIGHERS,
+    }
+    for kind, table in tables.items():
+        assert table, kind
+        for name, cls in table.items():
+            assert cls.name == name, (kind, name)  # type: ignore[attr-defined]
+    assert len(registry.REQUEST_FILTERS) == len(ALL_REQUEST_FILTERS)
+    assert list(registry.PRE_FILTERS.values()) == list(PRE_FILTERS)
+    assert list(registry.FILTERS.values()) == list(ALL_FILTERS)
+    assert list(registry.WEIGHERS.values()) == list(ALL_WEIGHERS)
+    assert all(issubclass(c, RequestFilter) for c in registry.REQUEST_FILTERS.values())
+    assert all(issubclass(c, PreFilter) for c in registry.PRE_FILTERS.values())
+    assert all(issubclass(c, HostFilter) for c in registry.FILTERS.values())
+    assert all(issubclass(c, HostWeigher) for c in registry.WEIGHERS.values())
+    # Pre-filters are always on, never a configurable host filter.
+    assert not set(registry.PRE_FILTERS) & set(registry.FILTERS)
+
+
+def test_candidate_filters_are_numa_and_pci() -> None:
+    assert set(registry.CANDIDATE_FILTERS) == {"NUMATopologyFilter", "PciPassthroughFilter"}
+    assert all(c.judges_candidates for c in registry.CANDIDATE_FILTERS.values())
+    others = set(registry.FILTERS) - set(registry.CANDIDATE_FILTERS)
+    assert not any(registry.FILTERS[name].judges_candidates for name in others)
+
+
+def test_request_filters_in_novas_order() -> None:
+    # nova.scheduler.request_filter.ALL_REQUEST_FILTERS, less those needing Neutron/Cyborg.
+    nova_order = [
+        "require_tenant_aggregate",
+        "map_az_to_placement_aggregate",
+        "require_image_type_support",
+        "compute_status_filter",
+        "isolate_aggregates",
+        "transform_image_metadata",
+    ]
+    assert list(registry.REQUEST_FILTERS) == nova_order
+    assert [f.name for f in registry.request_filters()] == nova_order
+
+
+def test_pre_filters_in_novas_order() -> None:
+    order = ["ignore_hosts", "force_hosts", "force_nodes", "requested_destination"]
+    assert list(registry.PRE_FILTERS) == order
+    assert [f.name for f in registry.pre_filters()] == order
+
+
+def test_enabled_filters_and_weighers_follow_config() -> None:
+    conf = make_conf(
+        filter_scheduler={
+            "enabled_filters": ["ComputeFilter", "NUMATopologyFilter"],
+            "weight_classes": ["RAMWeigher", "CPUWeigher"],
+        }
+    )
+    assert [f.name for f in registry.enabled_filters(conf)] == [
+        "ComputeFilter",
+        "NUMATopologyFilter",
+    ]
+    assert [w.name for w in registry.enabled_weighers(conf)] == ["RAMWeigher", "CPUWeigher"]

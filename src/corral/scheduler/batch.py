@@ -167,7 +167,10 @@ class HostBatch:
         """Nova's HostState.consume_from_request: the host's figures after one
         more instance took `taken` from its root provider (`instance`: its uuid
         and project, when it has one)."""
-        vcpu = int(taken.get("VCPU", 0)) + int(taken.get("PCPU", 0))
+        # vcpus_used is the root provider's VCPU usage, as loaded from Placement:
+        # a pinned instance's PCPU is not in it (else `fits` would count it
+        # against the VCPU inventory the next instance asks for).
+        vcpu = int(taken.get("VCPU", 0))
         memory = int(taken.get("MEMORY_MB", 0))
         disk = int(taken.get("DISK_GB", 0))
         self.vcpus_used[row] += vcpu
