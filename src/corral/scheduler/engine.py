@@ -32,6 +32,7 @@ from corral.scheduler.pipeline import EngineSettings, Pipeline, settings_from_co
 from corral.scheduler.request_filters import RequestFilterSettings
 from corral.scheduler.rounds import Outcome, QueuedRequest, decide_round
 from corral.scheduler.spec import NoValidHost, RequestSpec, Selection
+from corral.scheduler.stages.claim import Claimer
 from corral.scheduler.weighers import HostWeigher
 from corral.store.database import Database
 
@@ -93,8 +94,8 @@ class Scheduler:
         weighers: Sequence[HostWeigher],
         settings: EngineSettings,
         request_filters: RequestFilterSettings,
+        claimer: Claimer | None = None,
     ) -> Pipeline:
-        current = getattr(self, "pipeline", None)
         return Pipeline(
             self.db,
             self.index,
@@ -104,8 +105,7 @@ class Scheduler:
             settings=settings,
             request_filters=request_filters,
             rng=self._rng,
-            # the owner cache outlives a reload when the consumer settings stay
-            claimer=current.claimer if current is not None else None,
+            claimer=claimer,
         )
 
     def reload(self, conf: cfg.ConfigOpts) -> None:
@@ -117,6 +117,8 @@ class Scheduler:
             registry.enabled_weighers(conf),
             settings,
             request_filters,
+            # the owner cache outlives a reload when the consumer settings stay
+            claimer=self.pipeline.claimer,
         )
         self._rounds.max_round = max(1, settings.round_size)
 
