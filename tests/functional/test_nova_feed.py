@@ -8,6 +8,7 @@ an account that has SELECT only. The host cache then shows what Nova holds.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -411,3 +412,117 @@ def test_the_read_only_session_refuses_writes(nova: Nova, nova_dbs: dict[str, st
     finally:
         engine.dispose()
     assert reader.safe_url(nova_dbs["api"]).count(READER_PASSWORD) == 0
+
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="module")
+def nova_pg_dbs() -> Iterator[dict[str, str]]:
+    """A Nova 34 API + cell1 pair on PostgreSQL, synced by nova-manage (which
+    needs psycopg2 in the Nova virtualenv: oslo.db's PostgreSQL driver)."""
+    python = NOVA_VENV / "bin" / "python"
+    if not python.exists():
+        _service_missing(f"the Nova 34 virtualenv at {NOVA_VENV}", FileNotFoundError(python))
+    probe = subprocess.run([str(python), "-c", "import psycopg2"], capture_output=True)
+    if probe.returncode:
+        _service_missing("psycopg2 in the Nova virtualenv", ModuleNotFoundError("psycopg2"))
+    try:
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        admin.connect().close()
+    except Exception as exc:
+        _service_missing("PostgreSQL at 127.0.0.1:5432", exc)
+    tag = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    api_db, cell_db = f"nova_api_{tag}", f"nova_cell1_{tag}"
+    with admin.connect() as conn:
+        for name in (api_db, cell_db):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = "postgresql+psycopg2://postgres@127.0.0.1:5432/"
+    conf = Path(f"/tmp/corral-nova-feed-pg-{tag}.conf")
+    conf.write_text(
+        f"[api_database]\nconnection = {base}{api_db}\n[database]\nconnection = {base}{cell_db}\n"
+    )
+    try:
+        for args in (["api_db", "sync"], ["db", "sync", "--local_cell"]):
+            subprocess.run(
+                [str(NOVA_VENV / "bin" / "nova-manage"), "--config-file", str(conf), *args],
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+        # Nova's own URL form (psycopg2); corral reads it with psycopg 3.
+        yield {"api": f"{base}{api_db}", "cell": f"{base}{cell_db}"}
+    finally:
+        conf.unlink(missing_ok=True)
+        with admin.connect() as conn:
+            for name in (api_db, cell_db):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_a_postgresql_backed_nova(nova_pg_dbs: dict[str, str], corral_db: Database) -> None:
+    from corral.store.nova_db.reader import parse_url
+
+    api = create_engine(parse_url(nova_pg_dbs["api"]))
+    cell = create_engine(parse_url(nova_pg_dbs["cell"]))
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    node_uuid, inst = str(uuid.uuid4()), str(uuid.uuid4())
+    with api.begin() as conn:
+        for cid, cuuid in ((1, CELL0), (2, CELL1)):
+            conn.execute(
+                text(
+                    "INSERT INTO cell_mappings (id, uuid, name, transport_url,"
+                    " database_connection, disabled) VALUES (:i, :u, :n, 'rabbit://', :d, false)"
+                ),
+                {"i": cid, "u": cuuid, "n": f"cell{cid - 1}", "d": nova_pg_dbs["cell"]},
+            )
+        conn.execute(text("INSERT INTO host_mappings (cell_id, host) VALUES (2, 'pg1')"))
+    with cell.begin() as conn:
+        conn.execute(
+            text(
+                'INSERT INTO services (id, host, "binary", topic, report_count, disabled,'
+                " deleted, forced_down, last_seen_up, created_at) VALUES (1, 'pg1',"
+                " 'nova-compute', 'compute', 1, false, 0, false, :now, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO compute_nodes (id, uuid, service_id, host, hypervisor_hostname,"
+                " vcpus, memory_mb, local_gb, vcpus_used, memory_mb_used, local_gb_used,"
+                " hypervisor_type, hypervisor_version, cpu_info, stats, numa_topology, deleted)"
+                " VALUES (1, :u, 1, 'pg1', 'pg1', 8, 4096, 100, 0, 0, 0, 'QEMU', 8002000,"
+                " '{}', '{}', :numa, 0)"
+            ),
+            {"u": node_uuid, "numa": json.dumps(NUMA)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO instances (id, uuid, host, node, project_id, user_id, vm_state,"
+                " deleted) VALUES (1, :u, 'pg1', 'pg1', 'p', 'u', 'active', 0)"
+            ),
+            {"u": inst},
+        )
+    feed = NovaFeed(corral_db, nova_pg_dbs["api"], grace=0.0)
+    cache = HostCache(corral_db)
+    cache.load()
+    try:
+        result = feed.refresh()
+        assert result.ran and not result.failed_cells and not result.skipped
+        hosts = _hosts(cache)
+        assert hosts["pg1"]["cell"] == CELL1 and hosts["pg1"]["instances"] == {inst}
+        with cell.begin() as conn:
+            conn.execute(text("UPDATE services SET disabled=true WHERE host='pg1'"))
+        feed.refresh()
+        assert not _hosts(cache)["pg1"]["enabled"]
+        # The session is read-only even for an account that could write.
+        from corral.store.nova_db import reader
+
+        engine = reader.read_only_engine(nova_pg_dbs["cell"])
+        with engine.connect() as conn, pytest.raises(Exception, match="read-only"):
+            conn.execute(text("DELETE FROM services"))
+        engine.dispose()
+    finally:
+        feed.dispose()
+        api.dispose()
+        cell.dispose()

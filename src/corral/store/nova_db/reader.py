@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, create_engine, event, or_, select
+from sqlalchemy import Connection, Engine, and_, create_engine, event, false, or_, select
 from sqlalchemy.engine import URL, make_url
 
 from corral.store.chunks import in_chunks
@@ -150,7 +150,7 @@ def read_api(conn: Connection) -> ApiRows:
             select(t.cell_mappings)
             .where(
                 t.cell_mappings.c.uuid != CELL0_UUID,
-                or_(t.cell_mappings.c.disabled.is_(None), t.cell_mappings.c.disabled == 0),
+                or_(t.cell_mappings.c.disabled.is_(None), t.cell_mappings.c.disabled == false()),
             )
             .order_by(t.cell_mappings.c.id)
         )

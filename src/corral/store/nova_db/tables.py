@@ -8,7 +8,7 @@ nova.db.main.models), written by Nova alone.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text
 
 # Never passed to create_all: the schema is Nova's (`nova-manage api_db sync`).
 api_metadata = MetaData()
@@ -23,7 +23,8 @@ cell_mappings = Table(
     Column("uuid", String(36)),
     Column("name", String(255)),
     Column("database_connection", Text),
-    Column("disabled", Integer),
+    # Boolean in Nova's models: tinyint(1) on MySQL, boolean on PostgreSQL.
+    Column("disabled", Boolean),
 )
 
 host_mappings = Table(
@@ -122,9 +123,9 @@ services = Table(
     Column("id", Integer, primary_key=True),
     Column("host", String(255)),
     Column("binary", String(255)),
-    Column("disabled", Integer),
+    Column("disabled", Boolean),
     Column("disabled_reason", String(255)),
-    Column("forced_down", Integer),
+    Column("forced_down", Boolean),
     Column("last_seen_up", DateTime),
     Column("created_at", DateTime),
     Column("updated_at", DateTime),
