@@ -132,6 +132,7 @@ class NovaFeed:
         self._passwords: set[str] = set()
         self._note_password(api_url)
         self._logged_skips: dict[str, str] = {}
+        self._cell_errors: dict[str, str] = {}  # cell uuid -> the error last logged
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.refreshes = 0
@@ -274,14 +275,21 @@ class NovaFeed:
                         conn, lambda found: self._needs_flavor(found, held_instances)
                     )
             except Exception as exc:
-                LOG.error(
+                why = self.scrub(exc)
+                # At ERROR when it starts or changes, not every interval.
+                level = logging.DEBUG if self._cell_errors.get(cell.uuid) == why else logging.ERROR
+                LOG.log(
+                    level,
                     "Nova feed: cannot read cell %s (%s) at %s: %s; keeping its hosts as they are",
                     cell.name,
                     cell.uuid,
                     reader.safe_url(cell.database_connection),
-                    self.scrub(exc),
+                    why,
                 )
+                self._cell_errors[cell.uuid] = why
                 result.failed_cells.append(cell.uuid)
+                continue
+            self._cell_errors.pop(cell.uuid, None)
         result.cells = len(cells)
 
         desired = self._desired(api, cells, result)
