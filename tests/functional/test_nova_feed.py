@@ -26,10 +26,9 @@ from corral.compute.nova_feed import NovaFeed
 from corral.scheduler.host_cache import HostCache
 from corral.store import migrate
 from corral.store.database import Database
-from tests.conftest import _service_missing
+from tests.conftest import NOVA_VENV, _service_missing, with_db_drivers
 from tests.unit import host_cache_queries as queries
 
-NOVA_VENV = Path(os.environ.get("CORRAL_NOVA_VENV", Path.home() / ".cache/corral-nova34-venv"))
 MYSQL_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/"
 READER = "corral_feed_ro"
 READER_PASSWORD = "Pw-n0t-in-logs-7f3a"
@@ -75,11 +74,21 @@ NUMA = {
 
 
 @pytest.fixture(scope="module")
-def nova_dbs() -> Iterator[dict[str, str]]:
-    """A Nova 34 API + cell1 database pair on MariaDB, synced by nova-manage."""
-    manage = NOVA_VENV / "bin" / "nova-manage"
+def nova_manage(nova_python: Path) -> Path:
+    """nova-manage of the Nova 34 virtualenv (built when absent), with the
+    drivers oslo.db needs for MariaDB and PostgreSQL (PyMySQL, psycopg2),
+    installed there when missing: a virtualenv holding only nova has neither."""
+    with_db_drivers(nova_python, f"the Nova 34 virtualenv at {NOVA_VENV}")
+    manage = nova_python.parent / "nova-manage"
     if not manage.exists():
-        _service_missing(f"the Nova 34 virtualenv at {NOVA_VENV}", FileNotFoundError(manage))
+        _service_missing(f"nova-manage in {NOVA_VENV}", FileNotFoundError(manage))
+    return manage
+
+
+@pytest.fixture(scope="module")
+def nova_dbs(nova_manage: Path) -> Iterator[dict[str, str]]:
+    """A Nova 34 API + cell1 database pair on MariaDB, synced by nova-manage."""
+    manage = nova_manage
     try:
         admin = create_engine(MYSQL_ADMIN, isolation_level="AUTOCOMMIT")
         admin.connect().close()
@@ -419,15 +428,9 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture(scope="module")
-def nova_pg_dbs() -> Iterator[dict[str, str]]:
-    """A Nova 34 API + cell1 pair on PostgreSQL, synced by nova-manage (which
-    needs psycopg2 in the Nova virtualenv: oslo.db's PostgreSQL driver)."""
-    python = NOVA_VENV / "bin" / "python"
-    if not python.exists():
-        _service_missing(f"the Nova 34 virtualenv at {NOVA_VENV}", FileNotFoundError(python))
-    probe = subprocess.run([str(python), "-c", "import psycopg2"], capture_output=True)
-    if probe.returncode:
-        _service_missing("psycopg2 in the Nova virtualenv", ModuleNotFoundError("psycopg2"))
+def nova_pg_dbs(nova_manage: Path) -> Iterator[dict[str, str]]:
+    """A Nova 34 API + cell1 pair on PostgreSQL, synced by nova-manage (with
+    psycopg2, oslo.db's PostgreSQL driver, which the nova_manage fixture installs)."""
     try:
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         admin.connect().close()
@@ -446,7 +449,7 @@ def nova_pg_dbs() -> Iterator[dict[str, str]]:
     try:
         for args in (["api_db", "sync"], ["db", "sync", "--local_cell"]):
             subprocess.run(
-                [str(NOVA_VENV / "bin" / "nova-manage"), "--config-file", str(conf), *args],
+                [str(nova_manage), "--config-file", str(conf), *args],
                 check=True,
                 capture_output=True,
                 timeout=300,
