@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +31,11 @@ PG_ADMIN_URL = os.environ.get(
 )
 REQUIRE_SERVICES = os.environ.get("CORRAL_REQUIRE_SERVICES") == "1"
 RABBIT_URL = os.environ.get("CORRAL_TEST_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
+NOVA_VERSION = "34.0.0"
+NOVA_VENV = Path(os.environ.get("CORRAL_NOVA_VENV", Path.home() / ".cache" / "corral-nova34-venv"))
+# What OpenStack's services use to reach MariaDB and PostgreSQL (oslo.db's
+# default drivers), absent from a virtualenv holding only nova or placement.
+DB_DRIVERS = ("PyMySQL", "psycopg2-binary")
 
 
 def _service_missing(what: str, why: Exception) -> None:
@@ -34,6 +43,59 @@ def _service_missing(what: str, why: Exception) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"CORRAL_REQUIRE_SERVICES=1 but {msg}")
     pytest.skip(msg)
+
+
+def with_db_drivers(python: Path, what: str) -> Path:
+    """`python`, its virtualenv holding PyMySQL and psycopg2: pip-installed
+    there when missing; when that install fails, `what` is a missing service."""
+    probe = subprocess.run(
+        [str(python), "-c", "import pymysql, psycopg2"], check=False, capture_output=True
+    )
+    if probe.returncode != 0:
+        try:
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "-q", *DB_DRIVERS],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
+        except (subprocess.SubprocessError, OSError) as exc:
+            _service_missing(f"PyMySQL and psycopg2 for {what}", exc)
+    return python
+
+
+def _nova_installed(python: Path) -> bool:
+    if not python.exists():
+        return False
+    probe = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m; print(m.version('nova'))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return probe.returncode == 0 and probe.stdout.strip() == NOVA_VERSION
+
+
+@pytest.fixture(scope="session")
+def nova_python() -> Path:
+    """The Nova virtualenv's interpreter (NOVA_VENV), building the virtualenv
+    with nova==NOVA_VERSION from PyPI when absent."""
+    python = NOVA_VENV / "bin" / "python"
+    if _nova_installed(python):
+        return python
+    started = time.monotonic()
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(NOVA_VENV)], check=True, timeout=300)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", f"nova=={NOVA_VERSION}"],
+            check=True,
+            timeout=1200,
+            capture_output=True,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        _service_missing(f"a virtualenv with nova=={NOVA_VERSION} from PyPI", exc)
+    print(f"built {NOVA_VENV} in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    return python
 
 
 @pytest.fixture(scope="session")

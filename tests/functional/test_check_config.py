@@ -122,12 +122,11 @@ def test_text_report_for_people(tmp_path: Path) -> None:
     result = check(tmp_path, NOVA_CONF)
     assert result.returncode == 1
     out = result.stdout
-    assert out.startswith(f"corral check-config: {tmp_path / 'nova.conf'}\n")
+    assert out.startswith(f"corral check-config: {tmp_path / 'nova.conf'}\nHost source: ")
     assert "\nErrors:\n  - [scheduler] workers = 5000 is not allowed" in out
     assert "\nHonoured:\n" in out and "\nIgnored:\n" in out
-    assert (
-        "  [api_database] connection: Nova's API database; corral uses [placement_database]" in out
-    )
+    assert "  [api_database] connection = ***: Nova's API database, read-only" in out
+    assert "\nHost source: hosts from Nova's databases ([api_database] connection" in out
     assert (
         "  - [filter_scheduler] weight_classes = nova.scheduler.weights.all_weighers is a Nova "
         "import path; corral loads nothing by import path. Use 'all' or one of: "

@@ -39,7 +39,13 @@ from sqlalchemy import create_engine, func, select, text
 from corral.store import import_placement as imp
 from corral.store import migrate, tables
 from corral.store.database import Database
-from tests.conftest import PG_ADMIN_URL, PlacementClient, _service_missing, make_client
+from tests.conftest import (
+    PG_ADMIN_URL,
+    PlacementClient,
+    _service_missing,
+    make_client,
+    with_db_drivers,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CORRAL = str(Path(sys.executable).with_name("corral"))
@@ -332,19 +338,7 @@ _COPY_ROWS = textwrap.dedent(
 def venv_drivers(venv: Path) -> Path:
     """The upstream virtualenv with the MySQL and PostgreSQL drivers upstream's
     deployments use (PyMySQL, psycopg2)."""
-    python = venv / "bin/python"
-    probe = subprocess.run([str(python), "-c", "import pymysql, psycopg2"], check=False)
-    if probe.returncode != 0:
-        try:
-            subprocess.run(
-                [str(python), "-m", "pip", "install", "-q", "PyMySQL", "psycopg2-binary"],
-                check=True,
-                capture_output=True,
-                timeout=600,
-            )
-        except (subprocess.SubprocessError, OSError) as exc:
-            _service_missing("PyMySQL and psycopg2 for the upstream virtualenv", exc)
-    return python
+    return with_db_drivers(venv / "bin/python", "the upstream virtualenv")
 
 
 def _upstream_schema(venv: Path, tmp: Path, url: str, sqlite_db: Path) -> None:

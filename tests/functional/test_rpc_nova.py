@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,49 +27,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import RABBIT_URL, _service_missing
+from tests.conftest import RABBIT_URL
 from tests.functional.test_launcher import HEADERS, Service
 
-NOVA_VERSION = "34.0.0"
-NOVA_VENV = Path(os.environ.get("CORRAL_NOVA_VENV", Path.home() / ".cache" / "corral-nova34-venv"))
 CLIENT = Path(__file__).with_name("nova_scheduler_client.py")
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "nova"
 MAX_MESSAGE_BYTES = 65_536
 
 HOST_INVENTORY = {"VCPU": 8, "MEMORY_MB": 16_384, "DISK_GB": 200}
-
-
-def _nova_installed(python: Path) -> bool:
-    if not python.exists():
-        return False
-    probe = subprocess.run(
-        [str(python), "-c", "import importlib.metadata as m; print(m.version('nova'))"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return probe.returncode == 0 and probe.stdout.strip() == NOVA_VERSION
-
-
-@pytest.fixture(scope="session")
-def nova_python() -> Path:
-    """The Nova virtualenv's interpreter, building the virtualenv when absent."""
-    python = NOVA_VENV / "bin" / "python"
-    if _nova_installed(python):
-        return python
-    started = time.monotonic()
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(NOVA_VENV)], check=True, timeout=300)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", f"nova=={NOVA_VERSION}"],
-            check=True,
-            timeout=1200,
-            capture_output=True,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        _service_missing(f"a virtualenv with nova=={NOVA_VERSION} from PyPI", exc)
-    print(f"built {NOVA_VENV} in {time.monotonic() - started:.0f} s", file=sys.stderr)
-    return python
 
 
 class RpcService:

@@ -47,9 +47,27 @@ _WEIGHT_BOUND = 1e9
 # limit is lower and derived from the machine (corral.service.limits).
 WORKERS_HARD_MAX = 1024
 
+# Bounds of [scheduler] nova_db_refresh_interval: often enough that the
+# scheduler trails Nova by seconds, seldom enough that a big cloud's read
+# (a few queries per cell) is not continuous load on Nova's databases.
+NOVA_DB_REFRESH_DEFAULT = 5.0
+NOVA_DB_REFRESH_MIN = 0.5
+NOVA_DB_REFRESH_MAX = 300.0
+
 scheduler_group = cfg.OptGroup("scheduler", title="Scheduler service")
 
 SCHEDULER_OPTS = [
+    cfg.FloatOpt(
+        "nova_db_refresh_interval",
+        default=NOVA_DB_REFRESH_DEFAULT,
+        min=NOVA_DB_REFRESH_MIN,
+        max=NOVA_DB_REFRESH_MAX,
+        help="Seconds between two reads of Nova's databases (only with [api_database] "
+        "connection set; corral.compute.nova_feed). A change in Nova (a service "
+        "disabled or forced down, a new compute node, aggregate metadata, an instance "
+        "deleted) reaches the scheduler at most this long plus one read of Nova's "
+        "databases later. A read that finds nothing changed writes nothing.",
+    ),
     cfg.IntOpt(
         "workers",
         min=1,

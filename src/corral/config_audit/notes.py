@@ -29,6 +29,9 @@ HONOURED: dict[Key, str] = {
     f"(for nova.scheduler.weights.all_weighers write '{ALL_WEIGHERS_NAME}'); re-read on SIGHUP",
     ("filter_scheduler", "host_subset_size"): "same meaning as Nova; re-read on SIGHUP",
     ("placement_database", "connection"): "corral's own database (the Placement schema)",
+    ("api_database", "connection"): "Nova's API database, read-only: hosts, services, "
+    "aggregates, server groups and instances come from Nova's databases "
+    "(corral.compute.nova_feed); the account needs SELECT only",
 }
 
 IGNORED: dict[Key, str] = {
@@ -44,14 +47,11 @@ IGNORED: dict[Key, str] = {
     ("DEFAULT", "scheduler_max_attempts"): "old name: use [scheduler] max_attempts",
     ("DEFAULT", "scheduler_topic"): "old name: use [scheduler] topic",
     ("database", "connection"): "Nova's cell database; corral uses [placement_database] connection",
-    ("api_database", "connection"): "Nova's API database; corral uses [placement_database] "
-    "connection",
 }
 
 IGNORED_SECTIONS: dict[str, str] = {
     "placement": "Nova's credentials for calling Placement; corral is the Placement service",
     "database": "Nova's cell database",
-    "api_database": "Nova's API database",
     "libvirt": "compute-node settings",
     "neutron": "Nova's Neutron client",
     "glance": "Nova's Glance client",

@@ -29,6 +29,7 @@ class AuditReport:
     problems: list[Problem] = field(default_factory=list)
     honoured: list[OptionLine] = field(default_factory=list)
     ignored: list[OptionLine] = field(default_factory=list)
+    host_source: str = ""
 
     @property
     def errors(self) -> list[Problem]:
@@ -75,6 +76,7 @@ def audit(
         names=names or registry_names(),
         bind_host=bind_host,
     )
+    report.host_source = host_source(loaded.conf)
     registered = _registered(loaded.conf)
     for section, keys in loaded.raw.items():
         for key, values in keys.items():
@@ -99,8 +101,19 @@ def audit(
     return report
 
 
+def host_source(conf: cfg.ConfigOpts) -> str:
+    """Where the scheduler's compute hosts come from under this config."""
+    if conf.api_database.connection:
+        return (
+            "hosts from Nova's databases ([api_database] connection, read every "
+            f"{conf.scheduler.nova_db_refresh_interval:g} s)"
+        )
+    return "hosts from corral's host API (/scheduler/v1/hosts)"
+
+
 def render_text(report: AuditReport) -> str:
     lines = ["corral check-config: " + (", ".join(report.files) or "(built-in defaults)")]
+    lines.append(f"Host source: {report.host_source}")
     for title, problems in (("Errors", report.errors), ("Warnings", report.warnings)):
         if problems:
             lines.append(f"\n{title}:")
@@ -127,6 +140,7 @@ def render_json(report: AuditReport) -> str:
     doc = {
         "files": report.files,
         "ok": not report.has_errors,
+        "host_source": report.host_source,
         "errors": [problem(p) for p in report.errors],
         "warnings": [problem(p) for p in report.warnings],
         "honoured": [asdict(o) for o in report.honoured],

@@ -13,6 +13,7 @@ from corral.api.policy import PolicyEnforcer
 from corral.api.routing import Router
 from corral.api.scheduler.routes import scheduler_routes
 from corral.api.services import HostSettings, PlacementSettings, Services
+from corral.compute.nova_feed import NovaFeed
 from corral.placement.index import PlacementIndex
 from corral.placement.index.refresher import IndexRefresher
 from corral.scheduler.engine import Scheduler
@@ -88,5 +89,13 @@ def build_app(
     )
     app.on_startup.append(refresher.start)
     app.on_shutdown.append(refresher.stop)
+    if conf.api_database.connection:
+        # Hosts from Nova's databases (corral.compute.nova_feed); the scheduler
+        # behind the HTTP door reads the same tables.
+        feed = NovaFeed(
+            db, conf.api_database.connection, interval=conf.scheduler.nova_db_refresh_interval
+        )
+        app.on_startup.append(feed.start)
+        app.on_shutdown.append(feed.stop)
     app.on_shutdown.append(db.dispose)
     return app

@@ -23,7 +23,9 @@ from corral.service import logs
 from corral.service.gc_tuning import tune_gc
 
 if TYPE_CHECKING:
+    from corral.compute.nova_feed import NovaFeed
     from corral.scheduler.engine import Scheduler
+    from corral.store.database import Database
 from corral.service.config_files import ConfigLoadError, ConfigSource, load
 from corral.service.limits import machine_cap
 from corral.service.supervisor import EX_CONFIG
@@ -80,6 +82,7 @@ def run_rpc_worker(spec: RpcWorkerSpec) -> None:
     index.load()
     refresher = IndexRefresher(index, retention=conf.placement.change_log_retention)
     refresher.start()
+    nova_feed = start_nova_feed(conf, db)
     scheduler = Scheduler.from_conf(conf, db, index)
     tune_gc()
     settings = ServerSettings(
@@ -94,6 +97,8 @@ def run_rpc_worker(spec: RpcWorkerSpec) -> None:
         server = start_server(settings, scheduler=scheduler, db=db)
     except Exception:
         LOG.exception("RPC worker %d cannot start its server", spec.number)
+        if nova_feed is not None:
+            nova_feed.stop()
         refresher.stop()
         db.dispose()
         sys.exit(1)
@@ -105,8 +110,27 @@ def run_rpc_worker(spec: RpcWorkerSpec) -> None:
     finally:
         LOG.info("RPC worker %d stopping", spec.number)
         server.stop()
+        if nova_feed is not None:
+            nova_feed.stop()
         refresher.stop()
         db.dispose()
+
+
+def start_nova_feed(conf: cfg.ConfigOpts, db: Database) -> NovaFeed | None:
+    """The Nova database feed, started, when [api_database] connection is set.
+
+    One per process: on PostgreSQL an advisory lock lets one refresh run at a
+    time across them, elsewhere the writes are idempotent
+    (corral.compute.nova_feed)."""
+    from corral.compute.nova_feed import NovaFeed
+
+    if not conf.api_database.connection:
+        return None
+    feed = NovaFeed(
+        db, conf.api_database.connection, interval=conf.scheduler.nova_db_refresh_interval
+    )
+    feed.start()
+    return feed
 
 
 def _reload(conf: cfg.ConfigOpts, scheduler: Scheduler) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 
 from corral.store import host_changes, tables
 from corral.store.chunks import in_chunks
@@ -245,6 +245,19 @@ def record_heartbeat(conn: Connection, host: str, now: datetime.datetime) -> boo
         .values(last_heartbeat=now)
     )
     return bool(result.rowcount)
+
+
+def record_heartbeats(conn: Connection, heartbeats: Mapping[str, datetime.datetime]) -> None:
+    """`record_heartbeat` for many hosts in one executemany (heartbeats a
+    feed copied from Nova's services table); not in the change log either."""
+    if not heartbeats:
+        return
+    conn.execute(
+        _services.update()
+        .where(_services.c.host == bindparam("b_host"), _services.c.binary == COMPUTE_BINARY)
+        .values(last_heartbeat=bindparam("b_heartbeat")),
+        [{"b_host": host, "b_heartbeat": when} for host, when in sorted(heartbeats.items())],
+    )
 
 
 def delete_service(conn: Connection, service_id: int) -> None:

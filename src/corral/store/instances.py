@@ -88,6 +88,11 @@ def page(
     return [_row(r) for r in conn.execute(query)]
 
 
+def every_row(conn: Connection) -> list[InstanceRow]:
+    """Every recorded instance (what a feed from Nova compares with)."""
+    return [_row(r) for r in conn.execute(select(_instances).order_by(_instances.c.id))]
+
+
 def placements(conn: Connection, ids: Collection[int] | None = None) -> list[InstancePlacement]:
     """Every instance (None) or those of these ids that still exist."""
     query = select(

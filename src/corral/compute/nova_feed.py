@@ -1,0 +1,350 @@
+"""Compute hosts, services, aggregates, server groups and instances from Nova's
+own databases: what nova-scheduler's HostManager reads, kept in corral's
+compute tables.
+
+Mirrors nova.scheduler.host_manager.HostManager (get_host_states_by_uuids,
+_get_computes_for_cells, _get_instances_by_host), nova.objects.ComputeNodeList.get_all,
+nova.objects.ServiceList.get_by_binary and the liveness rule of
+nova.servicegroup.drivers.db. Where Nova builds its HostStates afresh from the
+databases on every request, corral reads them every `interval` seconds
+(`[scheduler] nova_db_refresh_interval`), validates each row, and writes only
+the difference into its own tables through the same store functions the host
+API uses. Those writes go to the change log, so every process's host cache
+(corral.scheduler.host_cache) follows them exactly as it follows the host API.
+
+Staleness: a change committed in Nova reaches corral's tables at most one
+interval plus one read later, and the host caches at their next catch-up
+(each search catches up). A steady cloud costs one read of each database per
+interval and no write, except the heartbeats Nova's services keep moving.
+
+Rules:
+- Nova's databases are only read (read-only sessions; corral.store.nova_db).
+- A row that does not validate (unparseable JSON, a NUMA topology or PCI pool
+  the filters could not read, a negative size, a stat out of bounds) makes
+  its host skipped, logged once with the host's name: corral keeps what it
+  held for that host (nothing, for a new one), never a guess, so a bad row
+  can never make a host look bigger.
+- A cell that cannot be read leaves the hosts and instances corral holds for
+  it as they are; the feed never removes what it could not see.
+- corral's own recent writes win for `grace` seconds: the scheduler records an
+  instance on its host when it claims, before Nova's compute writes
+  instances.host; the feed must not take it away (or move it back) meanwhile.
+- Passwords never reach a log line: URLs are logged through `safe_url`, errors
+  with every known password masked.
+
+With several processes, on PostgreSQL one refresh runs at a time across all
+of them (an advisory lock; the others skip that round). On SQLite every
+process may refresh; the writes are idempotent (the same rows from the same
+Nova state), and one that loses a race fails, is logged and is redone next round.
+
+This module holds the feed's thread, its lock and one refresh's reads (Nova's
+API database, then each cell's, as HostManager._get_computes_for_cells walks
+them) and the view of what Nova holds; corral.compute.nova_sync writes the
+difference.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, make_url, text
+
+from corral.compute import nova_sync
+from corral.compute.nova_rows import BadRow, flavor_of, node_values
+from corral.compute.nova_sync import Desired
+from corral.store import compute_hosts as host_store
+from corral.store import instances as instance_store
+from corral.store.compute_hosts import NodeValues
+from corral.store.database import Database
+from corral.store.instances import InstanceRow
+from corral.store.nova_db import reader
+from corral.store.nova_db.reader import (
+    ApiRows,
+    CellMapping,
+    CellRows,
+    NovaInstance,
+    NovaService,
+)
+
+LOG = logging.getLogger(__name__)
+
+# The PostgreSQL advisory lock key of the feed ("corral-nova-feed" hashed, fixed).
+ADVISORY_LOCK_KEY = 0x636F7272616C4E46 & 0x7FFFFFFFFFFFFFFF
+# Floor of the grace given to corral's own writes (see the module docstring):
+# longer than a build takes from the claim to instances.host being written.
+MIN_GRACE = 120.0
+
+
+@dataclass
+class RefreshResult:
+    """What one refresh saw and did."""
+
+    cells: int = 0
+    hosts: int = 0
+    nodes: int = 0
+    instances: int = 0
+    writes: int = 0  # write transactions
+    skipped: dict[str, str] = field(default_factory=dict)  # host -> why
+    failed_cells: list[str] = field(default_factory=list)
+    ran: bool = True  # False: another process held the lock, or the API database was unreadable
+    seconds: float = 0.0
+
+
+# --- the feed --------------------------------------------------------------------
+
+
+class NovaFeed:
+    """Keeps corral's compute tables equal to what Nova's databases hold."""
+
+    def __init__(
+        self,
+        db: Database,
+        api_url: str,
+        *,
+        interval: float = 5.0,
+        grace: float | None = None,
+    ) -> None:
+        self.db = db
+        self.interval = interval
+        self.grace = max(MIN_GRACE, 10 * interval) if grace is None else grace
+        self._api_url = api_url
+        self._api: Engine | None = None
+        self._cells: dict[str, tuple[str, Engine]] = {}  # cell uuid -> (url, engine)
+        self._passwords: set[str] = set()
+        self._note_password(api_url)
+        self._logged_skips: dict[str, str] = {}
+        self._cell_errors: dict[str, str] = {}  # cell uuid -> the error last logged
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.refreshes = 0
+        self.last: RefreshResult | None = None
+
+    # --- thread --------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="corral-nova-feed", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.dispose()
+
+    def dispose(self) -> None:
+        if self._api is not None:
+            self._api.dispose()
+            self._api = None
+        for _url, engine in self._cells.values():
+            engine.dispose()
+        self._cells.clear()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.refresh()
+            except Exception as exc:  # never let one bad round end the feed
+                LOG.error("Nova feed: refresh failed: %s", self.scrub(exc))
+            self._stop.wait(self.interval)
+
+    # --- passwords -----------------------------------------------------------------
+
+    def _note_password(self, url: str) -> None:
+        try:
+            password = make_url(url).password
+        except Exception:
+            return
+        if password:
+            self._passwords.add(str(password))
+
+    def scrub(self, exc: BaseException) -> str:
+        """The error as one line, every known password masked."""
+        message = f"{type(exc).__name__}: {exc}"
+        for password in self._passwords:
+            message = message.replace(password, "***")
+        return message.splitlines()[0] if message else type(exc).__name__
+
+    # --- one refresh ---------------------------------------------------------------
+
+    def refresh(self) -> RefreshResult:
+        """Read Nova once and write what differs; safe to call at any time."""
+        started = time.perf_counter()
+        with self._leader() as leading:
+            if not leading:
+                return RefreshResult(ran=False)
+            result = self._refresh()
+        result.seconds = time.perf_counter() - started
+        LOG.log(
+            logging.INFO if result.writes else logging.DEBUG,
+            "Nova feed: %d cell(s), %d host(s), %d instance(s) read in %.3f s; %d write(s)",
+            result.cells,
+            result.hosts,
+            result.instances,
+            result.seconds,
+            result.writes,
+        )
+        self.refreshes += 1
+        self.last = result
+        return result
+
+    @contextmanager
+    def _leader(self) -> Iterator[bool]:
+        """One refresh at a time across processes (PostgreSQL advisory lock)."""
+        if not self.db.is_postgresql:
+            yield True
+            return
+        with self.db.engine.connect() as conn:
+            got = bool(
+                conn.execute(
+                    text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
+                ).scalar()
+            )
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+                    conn.commit()
+
+    def _api_engine(self) -> Engine:
+        if self._api is None:
+            self._api = reader.read_only_engine(self._api_url)
+        return self._api
+
+    def _cell_engine(self, cell: CellMapping) -> Engine:
+        known = self._cells.get(cell.uuid)
+        if known is not None and known[0] == cell.database_connection:
+            return known[1]
+        if known is not None:
+            known[1].dispose()
+        self._note_password(cell.database_connection)
+        engine = reader.read_only_engine(cell.database_connection)
+        self._cells[cell.uuid] = (cell.database_connection, engine)
+        return engine
+
+    def _refresh(self) -> RefreshResult:
+        result = RefreshResult()
+        try:
+            with reader.snapshot(self._api_engine()) as conn:
+                api = reader.read_api(conn)
+        except Exception as exc:
+            LOG.error(
+                "Nova feed: cannot read the API database %s: %s",
+                reader.safe_url(self._api_url),
+                self.scrub(exc),
+            )
+            result.ran = False
+            return result
+        for gone in set(self._cells) - {c.uuid for c in api.cells}:
+            self._cells.pop(gone)[1].dispose()
+
+        with self.db.read() as conn:
+            held_instances = {r.uuid: r for r in instance_store.every_row(conn)}
+            held_nodes = host_store.nodes_by_ids(conn)
+            held_services = {s.host: s for s in host_store.services_by_ids(conn)}
+
+        cells: dict[str, CellRows] = {}
+        for cell in api.cells:
+            try:
+                with reader.snapshot(self._cell_engine(cell)) as conn:
+                    cells[cell.uuid] = reader.read_cell(
+                        conn, lambda found: self._needs_flavor(found, held_instances)
+                    )
+            except Exception as exc:
+                why = self.scrub(exc)
+                # At ERROR when it starts or changes, not every interval.
+                level = logging.DEBUG if self._cell_errors.get(cell.uuid) == why else logging.ERROR
+                LOG.log(
+                    level,
+                    "Nova feed: cannot read cell %s (%s) at %s: %s; keeping its hosts as they are",
+                    cell.name,
+                    cell.uuid,
+                    reader.safe_url(cell.database_connection),
+                    why,
+                )
+                self._cell_errors[cell.uuid] = why
+                result.failed_cells.append(cell.uuid)
+                continue
+            self._cell_errors.pop(cell.uuid, None)
+        result.cells = len(cells)
+
+        desired = self._desired(api, cells, result)
+        # Hosts corral must not touch this round: skipped ones, and those of
+        # cells that could not be read.
+        frozen = set(result.skipped)
+        frozen.update(n.host for n in held_nodes if n.values.cell_uuid in set(result.failed_cells))
+        result.writes += nova_sync.sync_aggregates(self.db, api.aggregates)
+        result.writes += nova_sync.sync_hosts(self.db, desired, held_nodes, held_services, frozen)
+        result.writes += nova_sync.sync_instances(
+            self.db, desired, held_instances, frozen, self.grace
+        )
+        result.writes += nova_sync.sync_groups(self.db, api.groups)
+        result.writes += nova_sync.remove_hosts(self.db, desired, held_nodes, frozen)
+        result.hosts = len({h for h, _n in desired.nodes})
+        result.nodes = len(desired.nodes)
+        result.instances = len(desired.instances)
+        return result
+
+    def _needs_flavor(
+        self, found: list[NovaInstance], held: Mapping[str, InstanceRow]
+    ) -> list[str]:
+        return [i.uuid for i in found if i.uuid not in held or not held[i.uuid].values.flavor]
+
+    # --- what Nova holds -----------------------------------------------------------
+
+    def _desired(
+        self, api: ApiRows, cells: Mapping[str, CellRows], result: RefreshResult
+    ) -> Desired:
+        nodes: dict[tuple[str, str], NodeValues] = {}
+        services: dict[str, NovaService] = {}
+        host_cell: dict[str, str] = {}
+        provider_of: dict[tuple[str, str], str] = {}
+        instances: dict[str, NovaInstance] = {}
+        flavors: dict[str, dict[str, Any]] = {}
+        skipped: dict[str, str] = {}
+        for cell_uuid, rows in cells.items():
+            for service in rows.services:
+                # A host in two cells (a half-finished move): its host mapping decides.
+                if service.host in services and api.host_cells.get(service.host) != cell_uuid:
+                    continue
+                services[service.host] = service
+                host_cell[service.host] = cell_uuid
+        for cell_uuid, rows in cells.items():
+            for node in rows.nodes:
+                host = node.host
+                if not host or host_cell.get(host) != cell_uuid:
+                    # Nova's HostManager skips a node without a compute service.
+                    continue
+                try:
+                    values = node_values(node, cell_uuid)
+                except BadRow as exc:
+                    skipped[host] = f"node {node.hypervisor_hostname}: {exc}"
+                    continue
+                nodes[(host, values.hypervisor_hostname)] = values
+                provider_of[(host, values.hypervisor_hostname)] = values.provider_uuid
+            for instance in rows.instances:
+                if host_cell.get(instance.host) == cell_uuid:
+                    instances[instance.uuid] = instance
+            for instance_uuid, extra in rows.flavors.items():
+                flavor = flavor_of(extra)
+                if flavor is not None:
+                    flavors[instance_uuid] = flavor
+        for key in [k for k in nodes if k[0] in skipped]:
+            del nodes[key]
+        for host, why in skipped.items():
+            if self._logged_skips.get(host) != why:
+                LOG.warning("Nova feed: skipping compute host %s: %s", host, why)
+        self._logged_skips = dict(skipped)
+        result.skipped = skipped
+        return Desired(nodes, services, instances, provider_of, flavors)
