@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from corral.compute.nova_feed import NovaFeed
 from corral.scheduler.host_cache import HostCache
 from corral.store import migrate
-from corral.store.database import Database
+from corral.store.database import Database, safe_url
 from tests.conftest import NOVA_VENV, _service_missing, with_db_drivers
 from tests.unit import host_cache_queries as queries
 
@@ -421,7 +421,7 @@ def test_the_read_only_session_refuses_writes(nova: Nova, nova_dbs: dict[str, st
             conn.execute(text("DELETE FROM services"))
     finally:
         engine.dispose()
-    assert reader.safe_url(nova_dbs["api"]).count(READER_PASSWORD) == 0
+    assert safe_url(nova_dbs["api"]).count(READER_PASSWORD) == 0
 
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

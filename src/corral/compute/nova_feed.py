@@ -61,7 +61,7 @@ from corral.compute.nova_sync import Desired
 from corral.store import compute_hosts as host_store
 from corral.store import instances as instance_store
 from corral.store.compute_hosts import NodeValues
-from corral.store.database import Database
+from corral.store.database import Database, safe_url
 from corral.store.instances import InstanceRow
 from corral.store.nova_db import reader
 from corral.store.nova_db.reader import (
@@ -241,7 +241,7 @@ class NovaFeed:
         except Exception as exc:
             LOG.error(
                 "Nova feed: cannot read the API database %s: %s",
-                reader.safe_url(self._api_url),
+                safe_url(self._api_url),
                 self.scrub(exc),
             )
             result.ran = False
@@ -270,7 +270,7 @@ class NovaFeed:
                     "Nova feed: cannot read cell %s (%s) at %s: %s; keeping its hosts as they are",
                     cell.name,
                     cell.uuid,
-                    reader.safe_url(cell.database_connection),
+                    safe_url(cell.database_connection),
                     why,
                 )
                 self._cell_errors[cell.uuid] = why

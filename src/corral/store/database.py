@@ -19,7 +19,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from corral.errors import ConcurrentUpdate
 from corral.store import tables
@@ -190,3 +190,13 @@ def bump_generation(conn: Connection, provider_id: int, expected: int) -> int:
     if result.rowcount != 1:
         raise ConcurrentUpdate("resource provider generation conflict: another process updated it")
     return expected + 1
+
+
+def safe_url(url: str | URL) -> str:
+    """A database URL as it may appear in logs, errors and output: its
+    password replaced by ***."""
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except Exception:
+        return "<unparseable database URL>"
+    return parsed.render_as_string(hide_password=True)

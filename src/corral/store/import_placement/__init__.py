@@ -27,8 +27,8 @@ from collections.abc import Callable
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from corral.store.database import Database
-from corral.store.import_placement.read import safe_url, scrub, source_engine
+from corral.store.database import Database, safe_url
+from corral.store.import_placement.read import scrub, source_engine
 from corral.store.import_placement.report import (
     CountRow,
     ImportMismatch,

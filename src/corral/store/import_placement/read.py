@@ -24,14 +24,6 @@ from corral.store.import_placement.report import ImportRefused
 BATCH = 2000
 
 
-def safe_url(url: str) -> str:
-    """The URL as it may appear in output: the password replaced by ***."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
-
-
 def scrub(text: str, url: str) -> str:
     """`text` with the URL's password masked, should a driver quote it back."""
     try:

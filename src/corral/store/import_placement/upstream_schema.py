@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, DateTime, Float, Integer, MetaData, String, Table, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from corral.store.import_placement.read import safe_url
+from corral.store.database import safe_url
 from corral.store.import_placement.report import ImportRefused
 
 # The Alembic revision openstack-placement 16.0.0's `placement-manage db sync`

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, and_, create_engine, event, false, or
 from sqlalchemy.engine import URL, make_url
 
 from corral.store.chunks import in_chunks
+from corral.store.database import safe_url
 from corral.store.nova_db import tables as t
 
 # Nova's well-known cell0 uuid (nova.objects.CellMapping.CELL0_UUID): it holds
@@ -56,15 +57,6 @@ def parse_url(url: str) -> URL:
     elif backend not in ("mysql", "postgresql", "sqlite"):
         raise NovaDatabaseError(f"unsupported database for Nova: {backend}")
     return parsed
-
-
-def safe_url(url: str | URL) -> str:
-    """The URL with its password masked, for logs and errors."""
-    try:
-        parsed = url if isinstance(url, URL) else make_url(url)
-    except Exception:
-        return "<unparseable database URL>"
-    return parsed.render_as_string(hide_password=True)
 
 
 def read_only_engine(url: str) -> Engine:
