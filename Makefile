@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # the [api] auth_strategy of the config instead.
 RUN_AUTH ?= --auth-strategy noauth2
 
-.PHONY: run test lint unit functional conformance audit bench clean venv
+.PHONY: run test lint unit functional e2e conformance audit bench clean venv
 
 venv: $(STAMP)
 
@@ -38,8 +38,13 @@ unit: $(STAMP)
 functional: $(STAMP)
 	$(BIN)/pytest tests/functional
 
+# The end-to-end Nova cloud (tests/e2e: Nova 34's own services on corral,
+# MariaDB and RabbitMQ) takes minutes, so it has a target of its own.
 test: lint $(STAMP)
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests --ignore=tests/e2e
+
+e2e: $(STAMP)
+	$(BIN)/pytest tests/e2e
 
 conformance: $(STAMP)
 	$(BIN)/python tests/conformance/check.py --runner $(CONFORMANCE)/run

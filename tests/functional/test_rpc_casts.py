@@ -55,7 +55,8 @@ def test_update_and_delete_aggregates(database: Database) -> None:
         name="faster-ssd", hosts=["compute-2", "compute-3"], metadata={"ssd": "nvme"}
     )
     ep.update_aggregates(CTXT, aggregates=changed)
-    ep.update_aggregates(CTXT, aggregates=changed)  # every worker gets the fanout
+    # Nova's compute API casts a plain list: update_aggregates(ctx, [aggregate]).
+    ep.update_aggregates(CTXT, aggregates=[changed])  # every worker gets the fanout
     (row,) = aggregate_rows(database)
     assert (row.name, row.hosts, row.metadata) == (
         "faster-ssd",
@@ -120,12 +121,13 @@ def test_malformed_casts_change_nothing(database: Database) -> None:
     ep.update_aggregates(CTXT, aggregates=bad_version)
     ep.update_aggregates(CTXT, aggregates=no_uuid)
     ep.update_aggregates(CTXT, aggregates=huge)
+    ep.update_aggregates(CTXT, aggregates=[fixture("aggregate"), no_uuid])
     ep.update_aggregates(CTXT, aggregates=fixture("aggregate"), surprise=1)
     ep.update_instance_info(CTXT, host_name=["x"], instance_info=fixture("instance_list"))
     ep.update_instance_info(CTXT, host_name="compute-1", instance_info=fixture("aggregate"))
     ep.delete_instance_info(CTXT, host_name="compute-1", instance_uuid="nope")
     ep.sync_instance_info(CTXT, host_name="compute-1", instance_uuids="nope")
     ep.delete_aggregate("not a context", aggregate=fixture("aggregate"))
-    assert ep.refused == 10
+    assert ep.refused == 11
     assert aggregate_rows(database) == []
     assert instance_row(database, INSTANCE_UUID) is None

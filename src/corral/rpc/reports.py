@@ -1,6 +1,8 @@
 """The arguments of Nova's scheduler casts, checked and decoded.
 
-update_aggregates carries an Aggregate or an AggregateList, delete_aggregate an
+update_aggregates carries an Aggregate, an AggregateList or, as Nova's compute
+API sends it (`update_aggregates(context, [aggregate])`), a plain list of
+Aggregates; delete_aggregate an
 Aggregate, update_instance_info an Instance or an InstanceList (nova-compute
 wraps a single instance in a list), delete_instance_info and
 sync_instance_info a host name and instance uuids.
@@ -19,6 +21,8 @@ from corral.rpc.primitives import DECODER, plain
 from corral.rpc.request_spec import flavor as decode_flavor
 
 MAX_INSTANCE_UUIDS = 100_000
+# As many aggregates as an AggregateList may carry (rpc/objects.py).
+MAX_AGGREGATES = 10_000
 
 # Nova's utils.get_image_from_system_metadata: these "image_*" keys are the
 # image's own attributes; the other "image_*" keys are its properties.
@@ -53,6 +57,11 @@ def _require(o: NovaObject, path: str, *keys: str) -> None:
 
 
 def aggregates(value: object, path: str = "aggregates") -> list[NovaAggregate]:
+    if isinstance(value, list):
+        # HostManager.update_aggregates takes a list as well as an object.
+        if len(value) > MAX_AGGREGATES:
+            raise InvalidMessage(path, f"holds more than {MAX_AGGREGATES} aggregates")
+        return [aggregate(item, f"{path}[{i}]") for i, item in enumerate(value)]
     o = DECODER.decode(value, frozenset({"Aggregate", "AggregateList"}), path)
     members = [o] if o.name == "Aggregate" else cast("list[NovaObject]", o.get("objects") or [])
     for i, member in enumerate(members):
