@@ -24,7 +24,7 @@ from corral.api import microversion
 from corral.api.auth import Authenticator
 from corral.api.context import RequestContext
 from corral.api.cors import CorsPolicy
-from corral.api.http import Request, Response, json_response
+from corral.api.http import Request, Response, accepted, json_response
 from corral.api.routing import Router
 from corral.api.services import Services
 from corral.errors import BadRequest, CorralError
@@ -230,6 +230,10 @@ class App:
             path_params=params,
             client=(scope.get("client") or (None,))[0],
         )
+        declared = accepted(handler)
+        if declared is not None:
+            req.body_schema = declared.body_for(version.minor)
+            req.query_schema = declared.query_for(version.minor)
         return await anyio.to_thread.run_sync(handler, req, limiter=self.limiter)
 
     @staticmethod
