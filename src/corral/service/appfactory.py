@@ -7,6 +7,7 @@ from oslo_config import cfg
 from corral.api.app import App, Limits
 from corral.api.auth import Authenticator, NoAuth2
 from corral.api.cors import CorsPolicy
+from corral.api.openapi import OpenApiEndpoint
 from corral.api.ops import OpsEndpoints, RequestMetrics
 from corral.api.placement.routes import placement_routes
 from corral.api.policy import PolicyEnforcer
@@ -73,7 +74,11 @@ def build_app(
         scheduler=scheduler,
     )
     ops = OpsEndpoints(conf.api.metrics_allowed_networks)
-    router = Router(placement_routes() + scheduler_routes() + ops.routes())
+    openapi = OpenApiEndpoint()
+    # The one route table: the router dispatches with it and the OpenAPI
+    # document is built from it.
+    router = Router(placement_routes() + scheduler_routes() + ops.routes() + openapi.routes())
+    openapi.publish(router)
     app = App(
         router,
         build_authenticator(conf),
