@@ -207,6 +207,11 @@ def test_microversions_auth_and_errors_are_described(doc: dict[str, Any]) -> Non
     put_alloc = doc["paths"]["/allocations/{consumer_uuid}"]["put"]
     assert {"$ref": "#/components/parameters/OpenStackApiVersion"} in put_alloc["parameters"]
     assert put_alloc["responses"]["default"] == {"$ref": "#/components/responses/Error"}
+    # Overload is answered with 503 and Retry-After, except on health and metrics.
+    overloaded = components["responses"]["Overloaded"]
+    assert "Retry-After" in overloaded["headers"]
+    assert put_alloc["responses"]["503"] == {"$ref": "#/components/responses/Overloaded"}
+    assert "503" not in doc["paths"]["/metrics"]["get"]["responses"]
     assert f"1.38-{MAX} (shown)" in put_alloc["description"]
     assert "security" not in put_alloc  # the document-wide token requirement applies
     candidates = doc["paths"]["/allocation_candidates"]["get"]

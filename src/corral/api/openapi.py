@@ -74,6 +74,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 _ERROR_REF = {"$ref": "#/components/responses/Error"}
+_OVERLOADED_REF = {"$ref": "#/components/responses/Overloaded"}
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 
@@ -121,6 +122,12 @@ def build_document(router: Router) -> dict[str, Any]:
             "responses": {
                 "Error": {
                     "description": "An error, in Placement's format.",
+                    "content": _ERROR_CONTENT,
+                },
+                "Overloaded": {
+                    "description": "The worker already holds [api] max_concurrent_requests "
+                    "requests; retry after the Retry-After header's seconds.",
+                    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
                     "content": _ERROR_CONTENT,
                 },
             },
@@ -239,9 +246,10 @@ def _responses(template: str) -> dict[str, Any]:
             "200": {
                 "description": "This document.",
                 "content": {"application/json": {"schema": {"type": "object"}}},
-            }
+            },
+            "503": _OVERLOADED_REF,
         }
-    return {"2XX": {"description": "Success."}, "default": _ERROR_REF}
+    return {"2XX": {"description": "Success."}, "503": _OVERLOADED_REF, "default": _ERROR_REF}
 
 
 def _newest(choice: SchemaChoice | None, lo: int, hi: int) -> tuple[dict[str, Any] | None, str]:

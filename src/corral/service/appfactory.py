@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-from corral.api.app import App, Limits
+from corral.api.app import Admission, App, Limits
 from corral.api.auth import Authenticator, NoAuth2
 from corral.api.cors import CorsPolicy
 from corral.api.openapi import OpenApiEndpoint
@@ -91,6 +91,11 @@ def build_app(
         ),
         thread_limit=conf.placement_database.max_pool_size,
         observer=RequestMetrics(router).observe,
+        admission=Admission(
+            max_in_flight=conf.api.max_concurrent_requests,
+            # Probes and scrapes must answer while the service is overloaded.
+            unbounded_paths=frozenset(template for template, _ in ops.routes()),
+        ),
     )
     app.on_startup.append(refresher.start)
     app.on_shutdown.append(refresher.stop)
