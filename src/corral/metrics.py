@@ -18,6 +18,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -35,6 +36,12 @@ HTTP_LATENCY = Histogram(
     "Time from request start to the last byte of the answer, by method and route.",
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+HTTP_IN_FLIGHT = Gauge(
+    "corral_http_requests_in_flight",
+    "Requests the API workers hold now, counted against [api] max_concurrent_requests "
+    "(per worker; health and metrics requests are not counted).",
+    multiprocess_mode="livesum",
 )
 SCHEDULING_OUTCOMES = Counter(
     "corral_scheduling_outcomes",
@@ -68,6 +75,10 @@ def record_round(size: int) -> None:
 def record_request(method: str, route: str, status: int, seconds: float) -> None:
     HTTP_REQUESTS.labels(method, route, str(status)).inc()
     HTTP_LATENCY.labels(method, route).observe(seconds)
+
+
+def set_requests_in_flight(count: int) -> None:
+    HTTP_IN_FLIGHT.set(count)
 
 
 def record_scheduling(outcome: str) -> None:

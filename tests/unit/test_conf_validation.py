@@ -97,6 +97,11 @@ def test_workers_not_a_number_refused(tmp_path: Path) -> None:
             "[scheduler] max_attempts = 0 is not allowed: it must be a whole number from 1 to 100",
         ),
         (
+            "[api]\nmax_concurrent_requests = 0\n",
+            "[api] max_concurrent_requests = 0 is not allowed: it must be a whole number "
+            "from 1 to 4096",
+        ),
+        (
             "[api]\nauth_strategy = none\n",
             "[api] auth_strategy = none is not allowed: it must be one of keystone, noauth2",
         ),
@@ -130,7 +135,17 @@ def test_workers_not_a_number_refused(tmp_path: Path) -> None:
             "of at most 256 items",
         ),
     ],
-    ids=["int-bound", "choice", "regex", "nan", "negative-soft-affinity", "bool", "cidr", "list"],
+    ids=[
+        "int-bound",
+        "concurrency-bound",
+        "choice",
+        "regex",
+        "nan",
+        "negative-soft-affinity",
+        "bool",
+        "cidr",
+        "list",
+    ],
 )
 def test_bad_values_refused(tmp_path: Path, text: str, message: str) -> None:
     assert refusals(tmp_path, text) == [message]

@@ -1,4 +1,5 @@
-"""The ASGI application: request id, CORS, auth, microversion, routing, errors.
+"""The ASGI application: load shedding, request id, CORS, auth, microversion,
+routing, errors.
 
 The order of checks is upstream Placement's middleware order, because clients
 and the conformance suite see it: auth (401) comes before microversion parsing
@@ -19,12 +20,13 @@ import anyio
 import anyio.to_thread
 import orjson
 
+from corral import metrics
 from corral.api import errors as api_errors
 from corral.api import microversion
 from corral.api.auth import Authenticator
 from corral.api.context import RequestContext
 from corral.api.cors import CorsPolicy
-from corral.api.http import Request, Response, json_response
+from corral.api.http import Request, Response, accepted, json_response
 from corral.api.routing import Router
 from corral.api.services import Services
 from corral.errors import BadRequest, CorralError
@@ -53,6 +55,26 @@ class Limits:
 
 RequestObserver = Callable[[str, str, int, float], None]
 
+# Seconds a refused client is told to wait: requests are short, so a slot is
+# usually free again well within one.
+RETRY_AFTER_SECONDS = 1
+
+
+@dataclass(frozen=True)
+class Admission:
+    """How many requests one worker holds at once; the rest get 503 at once.
+
+    A held request is one being read, waiting for a handler thread, in a handler
+    or being answered. Bounding them bounds the queue in front of the handler
+    threads (so latency under overload) and the request bodies in memory.
+    `unbounded_paths` (health and metrics) are never refused nor counted, and
+    have threads of their own, so they answer while the others queue.
+    """
+
+    max_in_flight: int | None = None
+    unbounded_paths: frozenset[str] = frozenset()
+    unbounded_threads: int = 2
+
 
 class App:
     def __init__(
@@ -65,6 +87,7 @@ class App:
         limits: Limits | None = None,
         thread_limit: int = 16,
         observer: RequestObserver | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.router = router
         self.services = services
@@ -72,6 +95,11 @@ class App:
         self.cors = cors
         self.limits = limits or Limits()
         self.limiter = anyio.CapacityLimiter(thread_limit)
+        self.admission = admission or Admission()
+        self.unbounded_limiter = anyio.CapacityLimiter(self.admission.unbounded_threads)
+        # Requests held now, counted against admission.max_in_flight. Only the
+        # event loop's thread touches it, so a plain int is safe.
+        self.in_flight = 0
         self.observer = observer
         self.on_startup: list[Callable[[], None]] = []
         self.on_shutdown: list[Callable[[], None]] = []
@@ -89,12 +117,27 @@ class App:
         path: str = (
             unquote(scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0]) or scope["path"]
         )
-        resp = await self._respond(scope, receive, method, path, headers, request_id)
-        if self.cors is not None and method != "OPTIONS":
-            self.cors.decorate(headers, resp)
-        resp.add_header("x-openstack-request-id", request_id)
-        _absolute_location(resp, scope, headers)
-        await _send(send, resp, head_only=method == "HEAD")
+        bounded = (path.rstrip("/") or "/") not in self.admission.unbounded_paths
+        limit = self.admission.max_in_flight
+        shed = bounded and limit is not None and self.in_flight >= limit
+        counted = bounded and not shed
+        if counted:
+            self.in_flight += 1
+            metrics.set_requests_in_flight(self.in_flight)
+        try:
+            resp = await self._respond(
+                scope, receive, method, path, headers, request_id, shed=shed, bounded=bounded
+            )
+            if self.cors is not None and method != "OPTIONS":
+                self.cors.decorate(headers, resp)
+            resp.add_header("x-openstack-request-id", request_id)
+            _absolute_location(resp, scope, headers)
+            await _send(send, resp, head_only=method == "HEAD")
+        finally:
+            # Held until the answer is sent (or the client went away).
+            if counted:
+                self.in_flight -= 1
+                metrics.set_requests_in_flight(self.in_flight)
         if self.observer is not None:
             self.observer(method, path, resp.status, time.perf_counter() - started)
 
@@ -106,6 +149,9 @@ class App:
         path: str,
         headers: dict[str, str],
         request_id: str,
+        *,
+        shed: bool = False,
+        bounded: bool = True,
     ) -> Response:
         if self.cors is not None and method == "OPTIONS":
             # With CORS on, every OPTIONS is a preflight (see corral.api.cors).
@@ -113,6 +159,14 @@ class App:
         version: microversion.Version | None = None
         vary = True
         try:
+            if shed:
+                # Before the body is read or the token checked: refusing must
+                # cost next to nothing, or it would not relieve the overload.
+                raise api_errors.Overloaded(
+                    f"This worker is serving {self.admission.max_in_flight} requests, its "
+                    f"limit; retry after {RETRY_AFTER_SECONDS} s.",
+                    RETRY_AFTER_SECONDS,
+                )
             self._check_limits(scope, path)
             body = await _read_body(receive, self.limits.max_body_bytes)
             context = await self.authenticator.authenticate(method, path, headers)
@@ -123,7 +177,9 @@ class App:
                 raise BadRequest(f"Invalid microversion: {exc}") from None
             except microversion.VersionNotAvailable as exc:
                 raise api_errors.NotAcceptable(f"Invalid microversion: {exc}") from None
-            resp = await self._dispatch(method, path, scope, headers, body, version, context)
+            resp = await self._dispatch(
+                method, path, scope, headers, body, version, context, bounded=bounded
+            )
         except CorralError as exc:
             # Like upstream's WebOb errors raised through its microversion
             # middleware: the version header but no Vary (only the router's own
@@ -149,6 +205,8 @@ class App:
                 resp.add_header("allow", exc.allow)
             if isinstance(exc, api_errors.Unauthenticated) and exc.challenge:
                 resp.add_header("www-authenticate", exc.challenge)
+            if isinstance(exc, api_errors.Overloaded):
+                resp.add_header("retry-after", str(exc.retry_after))
         except Exception:
             LOG.exception("unhandled error in %s %s", method, path)
             resp = self._error(500, "Internal error.", None, version, request_id, method)
@@ -186,6 +244,8 @@ class App:
         body: bytes,
         version: microversion.Version,
         context: RequestContext,
+        *,
+        bounded: bool = True,
     ) -> Response:
         match = self.router.match(path)
         if match is None:
@@ -230,7 +290,12 @@ class App:
             path_params=params,
             client=(scope.get("client") or (None,))[0],
         )
-        return await anyio.to_thread.run_sync(handler, req, limiter=self.limiter)
+        declared = accepted(handler)
+        if declared is not None:
+            req.body_schema = declared.body_for(version.minor)
+            req.query_schema = declared.query_for(version.minor)
+        limiter = self.limiter if bounded else self.unbounded_limiter
+        return await anyio.to_thread.run_sync(handler, req, limiter=limiter)
 
     @staticmethod
     def _error(

@@ -19,9 +19,10 @@ from typing import Protocol
 from corral.api.context import RequestContext
 from corral.api.errors import Unauthenticated
 
-# Paths readable without a token: the version document, and the operator
-# endpoints (corral.api.ops), which guard themselves.
-PUBLIC_PATHS = frozenset({"/", "", "/healthcheck", "/metrics"})
+# Paths readable without a token: the version document and the OpenAPI
+# document (corral.api.openapi), which say nothing the source does not, and the
+# operator endpoints (corral.api.ops), which guard themselves.
+PUBLIC_PATHS = frozenset({"/", "", "/openapi.json", "/healthcheck", "/metrics"})
 
 
 class UnsafeAuthConfig(ValueError):

@@ -104,6 +104,15 @@ class IdentityUnavailable(ServiceUnavailable):
     """Keystone could not be asked whether the token is good."""
 
 
+class Overloaded(ServiceUnavailable):
+    """The worker already holds as many requests as it may; `retry_after` seconds
+    feed the Retry-After header."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 TITLES = {
     400: "Bad Request",
     401: "Unauthorized",

@@ -34,6 +34,10 @@ class Request:
     path_params: dict[str, str] = field(default_factory=dict)
     # The peer's address as the server saw it (a proxy's, behind one).
     client: str | None = None
+    # What the handler declared with `accepts`, for this request's microversion
+    # (set by the app before the handler runs; None: not declared).
+    body_schema: dict[str, Any] | None = None
+    query_schema: dict[str, Any] | None = None
 
     def authorize(self, action: str, target: dict[str, Any] | None = None) -> None:
         """Policy check for `action`; Forbidden when the caller may not."""
@@ -59,15 +63,20 @@ class Request:
         if accept and not acceptable_offers(accept, ("application/json",)):
             raise NotAcceptable("Only application/json is provided")
 
-    def json(self, schema: dict[str, Any] | None = None) -> Any:
-        """The body as JSON, validated against `schema` (400 when it does not fit)."""
+    def json(self) -> Any:
+        """The body as JSON, validated against the schema the handler declared with
+        `accepts` for this microversion (400 when it does not fit).
+
+        The schema is never passed here: the one declaration is what both this
+        check and the OpenAPI document (corral.api.openapi) read.
+        """
         self.require_json_content()
         try:
             data = orjson.loads(self.body)
         except orjson.JSONDecodeError as exc:
             raise BadRequest(f"Malformed JSON: {exc}") from None
-        if schema is not None:
-            validate(data, schema)
+        if self.body_schema is not None:
+            validate(data, self.body_schema)
         return data
 
     def at_least(self, minor: int) -> bool:
@@ -97,12 +106,16 @@ def validate(data: Any, schema: dict[str, Any]) -> None:
         raise BadRequest(f"JSON does not validate: {error}")
 
 
-def validate_query(req: Request, schema: dict[str, Any]) -> None:
-    """Check the query string against `schema` (400 "Invalid query string parameters").
+def validate_query(req: Request) -> None:
+    """Check the query string against the schema the handler declared with
+    `accepts` (400 "Invalid query string parameters").
 
     Like upstream, a repeated key is checked by its last value; handlers that
     allow repeats read `query_values` themselves.
     """
+    schema = req.query_schema
+    if schema is None:
+        return
     validator = _VALIDATORS.get(id(schema))
     if validator is None:
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
@@ -171,6 +184,58 @@ def newest(times: Iterable[datetime.datetime | None]) -> datetime.datetime | Non
 
 Handler = Callable[[Request], Response]
 F = TypeVar("F", bound=Handler)
+
+# A schema, or the schema for microversion 1.minor (None: no body or query
+# string is checked at that version).
+SchemaChoice = dict[str, Any] | Callable[[int], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """What a handler validates its input with: read by the app (to hand the
+    schema to `Request.json` and `validate_query`) and by the OpenAPI document."""
+
+    body: SchemaChoice | None = None
+    query: SchemaChoice | None = None
+    # False where a body may be left out (then nothing is validated).
+    body_required: bool = True
+
+    def body_for(self, minor: int) -> dict[str, Any] | None:
+        return _choose(self.body, minor)
+
+    def query_for(self, minor: int) -> dict[str, Any] | None:
+        return _choose(self.query, minor)
+
+
+def _choose(choice: SchemaChoice | None, minor: int) -> dict[str, Any] | None:
+    if choice is None or isinstance(choice, dict):
+        return choice
+    return choice(minor)
+
+
+def accepts(
+    *,
+    body: SchemaChoice | None = None,
+    query: SchemaChoice | None = None,
+    body_required: bool = True,
+) -> Callable[[F], F]:
+    """Declare the JSON schemas a handler's body and query string must fit.
+
+    The handler still decides when to check (`req.json()`, `validate_query(req)`),
+    so the order of its checks (415, policy, 404, then 400) is unchanged.
+    """
+
+    def mark(func: F) -> F:
+        func.__corral_accepts__ = Accepts(body, query, body_required)  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def accepted(handler: Handler) -> Accepts | None:
+    """What `handler` declared with `accepts`, if anything."""
+    found: Accepts | None = getattr(handler, "__corral_accepts__", None)
+    return found
 
 
 def versioned(min_minor: int, max_minor: int | None = None, status: int = 404) -> Callable[[F], F]:

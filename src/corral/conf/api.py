@@ -55,6 +55,18 @@ API_OPTS = [
         max=3600,
         help="Seconds a worker waits for in-flight requests after SIGTERM before it cancels them.",
     ),
+    cfg.IntOpt(
+        "max_concurrent_requests",
+        default=64,
+        min=1,
+        max=4096,
+        help="Requests one API worker holds at once: being read, waiting for one of its "
+        "[placement_database] max_pool_size handler threads, being handled or answered. "
+        "Past it a request gets 503 with Retry-After: 1 at once, so an overload costs "
+        "clients a retry, not unbounded latency or memory (each held request may hold "
+        "up to max_request_body_bytes). /healthcheck and /metrics are neither counted "
+        "nor refused.",
+    ),
     cfg.ListOpt(
         "metrics_allowed_networks",
         default=["127.0.0.0/8", "::1/128"],

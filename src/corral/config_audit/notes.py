@@ -19,6 +19,8 @@ HONOURED: dict[Key, str] = {
     ("DEFAULT", "log_level"): "corral's log level; re-read on SIGHUP",
     ("scheduler", "workers"): "RPC worker processes, within the machine's worker cap",
     ("api", "workers"): "API worker processes, within the machine's worker cap",
+    ("api", "max_concurrent_requests"): "requests one API worker holds at once (corral's "
+    "own); past it, 503 with Retry-After",
     ("filter_scheduler", "available_filters"): "names from corral's static registry; "
     f"'{ALL_FILTERS_NAME}' means every registered filter; an import path is refused "
     f"(for nova.scheduler.filters.all_filters write '{ALL_FILTERS_NAME}')",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-from corral.api.app import App, Limits
+from corral.api.app import Admission, App, Limits
 from corral.api.auth import Authenticator, NoAuth2
 from corral.api.cors import CorsPolicy
+from corral.api.openapi import OpenApiEndpoint
 from corral.api.ops import OpsEndpoints, RequestMetrics
 from corral.api.placement.routes import placement_routes
 from corral.api.policy import PolicyEnforcer
@@ -73,7 +74,11 @@ def build_app(
         scheduler=scheduler,
     )
     ops = OpsEndpoints(conf.api.metrics_allowed_networks)
-    router = Router(placement_routes() + scheduler_routes() + ops.routes())
+    openapi = OpenApiEndpoint()
+    # The one route table: the router dispatches with it and the OpenAPI
+    # document is built from it.
+    router = Router(placement_routes() + scheduler_routes() + ops.routes() + openapi.routes())
+    openapi.publish(router)
     app = App(
         router,
         build_authenticator(conf),
@@ -86,6 +91,11 @@ def build_app(
         ),
         thread_limit=conf.placement_database.max_pool_size,
         observer=RequestMetrics(router).observe,
+        admission=Admission(
+            max_in_flight=conf.api.max_concurrent_requests,
+            # Probes and scrapes must answer while the service is overloaded.
+            unbounded_paths=frozenset(template for template, _ in ops.routes()),
+        ),
     )
     app.on_startup.append(refresher.start)
     app.on_shutdown.append(refresher.stop)

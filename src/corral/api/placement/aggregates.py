@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corral.api.http import Request, Response, json_response, versioned
+from corral.api.http import Request, Response, accepts, json_response, versioned
 from corral.api.placement.schemas import aggregate as schema
 from corral.placement import aggregates, providers
 from corral.placement.aggregates import ProviderAggregates
@@ -30,6 +30,7 @@ def list_aggregates(req: Request) -> Response:
 
 
 @versioned(1)
+@accepts(body=schema.put_schema)
 def set_aggregates(req: Request) -> Response:
     req.require_json_content()
     req.authorize(UPDATE)
@@ -38,9 +39,9 @@ def set_aggregates(req: Request) -> Response:
     providers.get_provider(req.services.db, uuid)
     with_generation = req.at_least(GENERATION_MINOR)
     if with_generation:
-        body = req.json(schema.PUT_SCHEMA_1_19)
+        body = req.json()
         agg_uuids, generation = body["aggregates"], body["resource_provider_generation"]
     else:
-        agg_uuids, generation = req.json(schema.PUT_SCHEMA_1_1), None
+        agg_uuids, generation = req.json(), None
     result = aggregates.set_provider_aggregates(req.services.db, uuid, agg_uuids, generation)
     return _response(req, result)

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from corral.api.http import Request, Response, json_response, validate_query, versioned
+from corral.api.http import Request, Response, accepts, json_response, validate_query, versioned
 from corral.api.placement.query_params import parse_candidate_request
 from corral.api.placement.schemas import allocation_candidate as schema
 from corral.errors import CorralError
@@ -24,10 +24,11 @@ MAPPINGS_MINOR = 34  # allocation requests carry group -> providers mappings
 
 
 @versioned(10)
+@accepts(query=schema.get_schema)
 def list_allocation_candidates(req: Request) -> Response:
     req.require_accept_json()
     req.authorize(LIST)
-    validate_query(req, schema.get_schema(req.version.minor))
+    validate_query(req)
     request = parse_candidate_request(req.query, req.version)
     placement = req.services.placement
     settings = SearchSettings(

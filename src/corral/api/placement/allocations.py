@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from corral.api.http import Request, Response, empty_response, json_response, versioned
+from corral.api.http import Request, Response, accepts, empty_response, json_response, versioned
 from corral.api.placement.schemas import allocation as schema
 from corral.errors import BadRequest, ConcurrentUpdate, Conflict
 from corral.placement import allocations
@@ -124,6 +124,7 @@ def list_for_provider(req: Request) -> Response:
     return json_response(body, last_modified=result.last_modified, version=req.version)
 
 
+@accepts(body=schema.put_schema)
 def set_for_consumer(req: Request) -> Response:
     req.require_json_content()
     req.authorize(ALLOC_UPDATE)
@@ -131,7 +132,7 @@ def set_for_consumer(req: Request) -> Response:
     if not is_uuid_like(consumer_uuid):
         raise BadRequest(f"Malformed consumer_uuid: {consumer_uuid}")
     consumer_uuid = str(uuidlib.UUID(consumer_uuid))
-    data = req.json(schema.put_schema(req.version.minor))
+    data = req.json()
     if req.at_least(DICT_MINOR):
         write = consumer_write(req, consumer_uuid, data)
     else:
@@ -147,10 +148,11 @@ def set_for_consumer(req: Request) -> Response:
 
 
 @versioned(13)
+@accepts(body=schema.post_schema)
 def set_allocations(req: Request) -> Response:
     req.require_json_content()
     req.authorize(ALLOC_MANAGE)
-    data = req.json(schema.post_schema(req.version.minor))
+    data = req.json()
     writes = [consumer_write(req, consumer, part) for consumer, part in data.items()]
     check_total(writes)
     with write_errors("Unable to allocate inventory "):

@@ -7,6 +7,7 @@ from typing import Any
 from corral.api.http import (
     Request,
     Response,
+    accepts,
     add_cache_headers,
     empty_response,
     json_response,
@@ -87,13 +88,14 @@ def show_inventory(req: Request) -> Response:
 
 
 @versioned(0)
+@accepts(body=schema.POST_INVENTORY)
 def create_inventory(req: Request) -> Response:
     req.require_json_content()
     req.authorize(policy.CREATE)
     uuid = req.path_params["uuid"]
     # Upstream looks the provider up (404) before it reads the body (400).
     get_provider(req.services.db, uuid)
-    data = req.json(schema.POST_INVENTORY)
+    data = req.json()
     class_name = data["resource_class"]
     result = inventories.create_inventory(
         req.services.db,
@@ -108,12 +110,13 @@ def create_inventory(req: Request) -> Response:
 
 
 @versioned(0)
+@accepts(body=schema.PUT_INVENTORIES)
 def set_inventories(req: Request) -> Response:
     req.require_json_content()
     req.authorize(policy.UPDATE)
     uuid = req.path_params["uuid"]
     get_provider(req.services.db, uuid)
-    data = req.json(schema.PUT_INVENTORIES)
+    data = req.json()
     wanted = {name: inventory_from_body(f) for name, f in data["inventories"].items()}
     result = inventories.set_inventories(
         req.services.db,
@@ -126,13 +129,14 @@ def set_inventories(req: Request) -> Response:
 
 
 @versioned(0)
+@accepts(body=schema.BASE_INVENTORY)
 def update_inventory(req: Request) -> Response:
     req.require_json_content()
     req.authorize(policy.UPDATE)
     uuid = req.path_params["uuid"]
     class_name = req.path_params["resource_class"]
     get_provider(req.services.db, uuid)
-    data = req.json(schema.BASE_INVENTORY)
+    data = req.json()
     result = inventories.update_inventory(
         req.services.db,
         uuid,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from corral.api.http import Request, Response, empty_response, versioned
+from corral.api.http import Request, Response, accepts, empty_response, versioned
 from corral.api.placement.allocations import check_total, consumer_write, write_settings
 from corral.api.placement.inventories import inventory_from_body
 from corral.api.placement.schemas import reshaper as schema
@@ -35,10 +35,11 @@ def _reshape_errors() -> Iterator[None]:
 
 
 @versioned(30)
+@accepts(body=schema.post_schema)
 def reshape(req: Request) -> Response:
     req.require_json_content()
     req.authorize(RESHAPE)
-    data = req.json(schema.post_schema(req.version.minor))
+    data = req.json()
     inventories = {
         rp: ProviderInventory(
             part["resource_provider_generation"],

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from corral.api.http import (
     Request,
     Response,
+    accepts,
     empty_response,
     json_response,
     newest,
@@ -51,17 +54,24 @@ def show_resource_class(req: Request) -> Response:
 
 
 @versioned(2)
+@accepts(body=schema.NAME_BODY)
 def create_resource_class(req: Request) -> Response:
     req.require_json_content()
     req.authorize(policy.CREATE)
-    data = req.json(schema.NAME_BODY)
+    data = req.json()
     row = resource_classes.create_class(req.services.db, data["name"])
     resp = empty_response(201)
     resp.add_header("location", class_url(row.name))
     return resp
 
 
+def _rename_body(minor: int) -> dict[str, Any] | None:
+    """PUT /resource_classes/{name}: a new name before 1.7; from 1.7 no body."""
+    return None if minor >= PUT_CREATES_MINOR else schema.NAME_BODY
+
+
 @versioned(2)
+@accepts(body=_rename_body)
 def update_resource_class(req: Request) -> Response:
     name = req.path_params["name"]
     if req.at_least(PUT_CREATES_MINOR):
@@ -74,7 +84,7 @@ def update_resource_class(req: Request) -> Response:
         return resp
     req.require_json_content()
     req.authorize(policy.UPDATE)
-    data = req.json(schema.NAME_BODY)
+    data = req.json()
     row = resource_classes.rename_class(req.services.db, name, data["name"])
     return json_response(_body(row), version=None)
 

@@ -7,6 +7,7 @@ from typing import Any
 from corral.api.http import (
     Request,
     Response,
+    accepts,
     empty_response,
     json_response,
     newest,
@@ -62,10 +63,11 @@ def _provider_response(req: Request, provider: ProviderRow) -> Response:
     )
 
 
+@accepts(query=schema.list_schema)
 def list_resource_providers(req: Request) -> Response:
     req.require_accept_json()
     req.authorize(LIST)
-    validate_query(req, schema.list_schema(req.version.minor))
+    validate_query(req)
     found = provider_list.list_providers(
         req.services.db, parse_provider_query(req), req.services.index
     )
@@ -74,10 +76,11 @@ def list_resource_providers(req: Request) -> Response:
     return json_response(body, last_modified=last_modified, version=req.version)
 
 
+@accepts(body=schema.post_schema)
 def create_resource_provider(req: Request) -> Response:
     req.require_json_content()
     req.authorize(CREATE)
-    body = req.json(schema.POST_SCHEMA_1_14 if req.at_least(14) else schema.POST_SCHEMA)
+    body = req.json()
     provider = providers.create_provider(
         req.services.db,
         name=body["name"],
@@ -100,13 +103,14 @@ def show_resource_provider(req: Request) -> Response:
     return _provider_response(req, provider)
 
 
+@accepts(body=schema.put_schema)
 def update_resource_provider(req: Request) -> Response:
     req.require_json_content()
     req.authorize(UPDATE)
     uuid = req.path_params["uuid"]
     # Upstream looks the provider up (404) before it reads the body (400).
     providers.get_provider(req.services.db, uuid)
-    body = req.json(schema.PUT_SCHEMA_1_14 if req.at_least(14) else schema.PUT_SCHEMA)
+    body = req.json()
     change = ProviderUpdate(
         name=body["name"],
         sets_parent="parent_provider_uuid" in body,

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from corral.api.http import (
     Request,
     Response,
+    accepts,
     add_cache_headers,
     empty_response,
     json_response,
@@ -57,10 +58,11 @@ def _name_filter(value: str) -> tuple[list[str] | None, str | None]:
 
 
 @versioned(6)
+@accepts(query=schema.LIST_TRAITS_QUERY)
 def list_traits(req: Request) -> Response:
     req.require_accept_json()
     req.authorize(TRAITS_LIST)
-    validate_query(req, schema.LIST_TRAITS_QUERY)
+    validate_query(req)
     query = dict(req.query)
     names: list[str] | None = None
     prefix: str | None = None
@@ -128,10 +130,11 @@ def list_provider_traits(req: Request) -> Response:
 
 
 @versioned(6)
+@accepts(body=schema.SET_TRAITS_FOR_RP)
 def update_provider_traits(req: Request) -> Response:
     req.require_json_content()
     req.authorize(RP_TRAIT_UPDATE)
-    body = req.json(schema.SET_TRAITS_FOR_RP)
+    body = req.json()
     result = traits.set_provider_traits(
         req.services.db,
         req.path_params["uuid"],

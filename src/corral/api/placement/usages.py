@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corral.api.http import Request, Response, json_response, validate_query, versioned
+from corral.api.http import Request, Response, accepts, json_response, validate_query, versioned
 from corral.api.placement.schemas import usage as schema
 from corral.api.policies import usage as policy
 from corral.errors import NotFound
@@ -27,6 +27,7 @@ def list_provider_usages(req: Request) -> Response:
 
 
 @versioned(9)
+@accepts(query=schema.query_schema)
 def total_usages(req: Request) -> Response:
     req.require_accept_json()
     params = dict(req.query)  # a repeated key counts by its last value, as upstream
@@ -35,7 +36,7 @@ def total_usages(req: Request) -> Response:
     # about its own project only.
     req.authorize(policy.TOTAL_USAGES, target={"project_id": project_id})
     by_type = req.at_least(CONSUMER_TYPE_MINOR)
-    validate_query(req, schema.QUERY_1_38 if by_type else schema.QUERY_1_9)
+    validate_query(req)
     project_id = params["project_id"]  # present: the schema requires it
     user_id = params.get("user_id")
     body: dict[str, object]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corral.api.http import Request, Response, empty_response, json_response, validate
+from corral.api.http import Request, Response, accepts, empty_response, json_response, validate
 from corral.api.policies import scheduler as policy
 from corral.api.scheduler import schemas
 from corral.compute import aggregates
@@ -71,17 +71,19 @@ def show_aggregate(req: Request) -> Response:
     return _answer(aggregates.get_aggregate(req.services.db, _ref(req)))
 
 
+@accepts(body=schemas.AGGREGATE_CREATE)
 def create_aggregate(req: Request) -> Response:
     req.authorize(policy.AGGREGATES_CREATE)
-    body = req.json(schemas.AGGREGATE_CREATE)["aggregate"]
+    body = req.json()["aggregate"]
     row = aggregates.create_aggregate(req.services.db, body["name"], body.get("availability_zone"))
     return _answer(row)
 
 
+@accepts(body=schemas.AGGREGATE_UPDATE)
 def update_aggregate(req: Request) -> Response:
     req.authorize(policy.AGGREGATES_UPDATE)
     ref = _ref(req)
-    body = req.json(schemas.AGGREGATE_UPDATE)["aggregate"]
+    body = req.json()["aggregate"]
     row = aggregates.update_aggregate(
         req.services.db,
         ref,
@@ -98,17 +100,19 @@ def delete_aggregate(req: Request) -> Response:
     return empty_response()
 
 
+@accepts(body=schemas.METADATA_BODY)
 def set_metadata(req: Request) -> Response:
     req.authorize(policy.AGGREGATES_SET_METADATA)
     ref = _ref(req)
-    body = req.json(schemas.METADATA_BODY)
+    body = req.json()
     return _answer(aggregates.set_metadata(req.services.db, ref, body["metadata"]))
 
 
+@accepts(body=schemas.ACTION)
 def action(req: Request) -> Response:
     """Nova's POST /os-aggregates/{id}/action: add_host, remove_host or set_metadata."""
     ref = _ref(req)
-    body = req.json(schemas.ACTION)
+    body = req.json()
     name = next(iter(body))
     schema = schemas.ACTIONS.get(name)
     if schema is None:

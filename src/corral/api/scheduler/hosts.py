@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corral.api.http import Request, Response, empty_response, json_response
+from corral.api.http import Request, Response, accepts, empty_response, json_response
 from corral.api.policies import scheduler as policy
 from corral.api.scheduler import schemas
 from corral.api.scheduler.params import limit_param, path_param, query_params
@@ -78,9 +78,10 @@ def _node_values(body: dict[str, Any]) -> NodeValues:
     )
 
 
+@accepts(query=schemas.HOSTS_QUERY)
 def list_hosts(req: Request) -> Response:
     req.authorize(policy.HOSTS_LIST)
-    params = query_params(req, schemas.HOSTS_QUERY)
+    params = query_params(req)
     views = hosts.list_hosts(
         req.services.db,
         marker=params.get("marker"),
@@ -96,11 +97,12 @@ def show_host(req: Request) -> Response:
     return json_response({"host": _host(req, hosts.show_host(req.services.db, host))})
 
 
+@accepts(body=schemas.NODE_BODY)
 def put_host(req: Request) -> Response:
     """Register the node of the body on the host, or replace what is known of it."""
     req.authorize(policy.HOSTS_UPDATE)
     host = path_param(req, "host", schemas.HOST)
-    body = req.json(schemas.NODE_BODY)
+    body = req.json()
     view, created = hosts.register_node(req.services.db, host, body["nodename"], _node_values(body))
     return json_response({"host": _host(req, view)}, 201 if created else 200)
 
@@ -112,18 +114,20 @@ def delete_host(req: Request) -> Response:
     return empty_response()
 
 
+@accepts(body=schemas.SERVICE_BODY)
 def put_service(req: Request) -> Response:
     req.authorize(policy.SERVICE_UPDATE)
     host = path_param(req, "host", schemas.HOST)
-    body = req.json(schemas.SERVICE_BODY)
+    body = req.json()
     service = hosts.update_service(req.services.db, host, body)
     return json_response({"service": _service(req, service)})
 
 
+@accepts(body=schemas.EMPTY_BODY, body_required=False)
 def heartbeat(req: Request) -> Response:
     req.authorize(policy.HEARTBEAT)
     host = path_param(req, "host", schemas.HOST)
     if req.body:
-        req.json(schemas.EMPTY_BODY)
+        req.json()
     hosts.heartbeat(req.services.db, host)
     return empty_response()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corral.api.http import Request, Response, empty_response, json_response
+from corral.api.http import Request, Response, accepts, empty_response, json_response
 from corral.api.policies import scheduler as policy
 from corral.api.scheduler import schemas
 from corral.api.scheduler.params import limit_param, path_param, query_params
@@ -29,9 +29,10 @@ def _instance(row: InstanceRow) -> dict[str, Any]:
     }
 
 
+@accepts(query=schemas.INSTANCES_QUERY)
 def list_instances(req: Request) -> Response:
     req.authorize(policy.INSTANCES_LIST)
-    params = query_params(req, schemas.INSTANCES_QUERY)
+    params = query_params(req)
     rows = instances.list_instances(
         req.services.db,
         host=params.get("host"),

@@ -19,14 +19,15 @@ def path_param(req: Request, name: str, schema: dict[str, Any]) -> str:
     return value
 
 
-def query_params(req: Request, schema: dict[str, Any]) -> dict[str, str]:
-    """The query string as a dict, each key at most once, checked against `schema`."""
+def query_params(req: Request) -> dict[str, str]:
+    """The query string as a dict, each key at most once, checked against the
+    schema the handler declared with `accepts`."""
     seen: set[str] = set()
     for key, _ in req.query:
         if key in seen:
             raise BadRequest(f"Invalid query string parameters: {key!r} is given more than once")
         seen.add(key)
-    validate_query(req, schema)
+    validate_query(req)
     return dict(req.query)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from corral.api import errors as api_errors
-from corral.api.http import Request, Response, json_response
+from corral.api.http import Request, Response, accepts, json_response
 from corral.api.policies import scheduler as policy
 from corral.api.scheduler import select_schemas as schemas
 from corral.errors import BadRequest
@@ -156,10 +156,11 @@ def _no_valid_host(req: Request, exc: NoValidHost) -> Response:
     return json_response(body, 409)
 
 
+@accepts(body=schemas.SELECT_BODY)
 def select_destinations(req: Request) -> Response:
     """Choose, claim and record a host for each instance (alternates after it)."""
     req.authorize(policy.SELECT_DESTINATIONS)
-    body = req.json(schemas.SELECT_BODY)
+    body = req.json()
     uuids = _instance_uuids(body)
     scheduler = _scheduler(req)
     spec = request_spec(body["request_spec"])
@@ -177,10 +178,11 @@ def select_destinations(req: Request) -> Response:
     )
 
 
+@accepts(body=schemas.EXPLAIN_BODY)
 def explain(req: Request) -> Response:
     """The decision's stages and ranking for one instance; claims nothing."""
     req.authorize(policy.EXPLAIN)
-    body = req.json(schemas.EXPLAIN_BODY)
+    body = req.json()
     scheduler = _scheduler(req)
     explanation = scheduler.explain(request_spec(body["request_spec"]), check_zone=True)
     answer = explanation.to_dict()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corral.api.http import Request, Response, empty_response, json_response
+from corral.api.http import Request, Response, accepts, empty_response, json_response
 from corral.api.policies import scheduler as policy
 from corral.api.scheduler import schemas
 from corral.api.scheduler.params import limit_param, path_param, query_params
@@ -27,9 +27,10 @@ def _group(row: ServerGroupRow) -> dict[str, Any]:
     }
 
 
+@accepts(query=schemas.SERVER_GROUPS_QUERY)
 def list_groups(req: Request) -> Response:
     req.authorize(policy.GROUPS_LIST)
-    params = query_params(req, schemas.SERVER_GROUPS_QUERY)
+    params = query_params(req)
     rows = server_groups.list_groups(
         req.services.db,
         project_id=params.get("project_id"),
@@ -45,10 +46,11 @@ def show_group(req: Request) -> Response:
     return json_response({"server_group": _group(server_groups.get_group(req.services.db, uuid))})
 
 
+@accepts(body=schemas.SERVER_GROUP_CREATE)
 def create_group(req: Request) -> Response:
     """As Nova: owned by the caller's project and user unless the body names others."""
     req.authorize(policy.GROUPS_CREATE)
-    body = req.json(schemas.SERVER_GROUP_CREATE)["server_group"]
+    body = req.json()["server_group"]
     project_id = body.get("project_id", req.context.project_id)
     user_id = body.get("user_id", req.context.user_id)
     if not project_id or not user_id:

@@ -31,3 +31,8 @@ PUT_SCHEMA_1_19: dict[str, Any] = {
     "required": ["aggregates", "resource_provider_generation"],
     "additionalProperties": False,
 }
+
+
+def put_schema(minor: int) -> dict[str, Any]:
+    """The PUT /resource_providers/{uuid}/aggregates schema for microversion 1.minor."""
+    return PUT_SCHEMA_1_19 if minor >= 19 else PUT_SCHEMA_1_1

@@ -66,3 +66,13 @@ def list_schema(minor: int) -> dict[str, Any]:
     if minor >= 3:
         return LIST_SCHEMA_1_3
     return LIST_SCHEMA_1_0
+
+
+def post_schema(minor: int) -> dict[str, Any]:
+    """The POST /resource_providers schema for microversion 1.minor."""
+    return POST_SCHEMA_1_14 if minor >= 14 else POST_SCHEMA
+
+
+def put_schema(minor: int) -> dict[str, Any]:
+    """The PUT /resource_providers/{uuid} schema for microversion 1.minor."""
+    return PUT_SCHEMA_1_14 if minor >= 14 else PUT_SCHEMA

@@ -27,3 +27,8 @@ QUERY_1_38["properties"]["consumer_type"] = {
     "minLength": 1,
     "maxLength": 255,
 }
+
+
+def query_schema(minor: int) -> dict[str, Any]:
+    """The GET /usages query schema for microversion 1.minor (consumer_type from 1.38)."""
+    return QUERY_1_38 if minor >= 38 else QUERY_1_9
