@@ -130,7 +130,9 @@ class CandidateSearch:
                 draft=draft,
                 request_filters=self.request_filters,
             )
-            refusal = narrowing.refusal or admitted.refusal
+            # Nova fails the request building its query (ResourceRequest, then
+            # a request filter's RequestFilterFailed) before any host is seen.
+            refusal = draft.refusal or narrowing.refusal or admitted.refusal
             if refusal is not None:
                 empty = self.hosts.batch_for([], view)
                 return Search(None, narrowing, empty, {}, 0, False, [], refusal), spec
