@@ -75,6 +75,7 @@ def settings_from_conf(conf: cfg.ConfigOpts) -> tuple[EngineSettings, RequestFil
             enable_isolated_aggregate_filtering=sched.enable_isolated_aggregate_filtering,
             query_placement_for_image_type_support=sched.query_placement_for_image_type_support,
             image_metadata_prefilter=sched.image_metadata_prefilter,
+            require_owner_nova_trait=sched.require_owner_nova_trait,
         ),
     )
 

@@ -164,6 +164,9 @@ class CandidateSearch:
         root = draft.root
         root.member_of.extend(uuids for uuids, _label in narrowing.member_of)
         root.forbidden_aggs.update(narrowing.forbidden_aggs)
+        for suffix, traits in narrowing.group_required.items():
+            if suffix in draft.groups:
+                draft.groups[suffix].required.update(traits)
         destination = spec.requested_destination
         if destination is not None:
             for any_of in destination.aggregates:
