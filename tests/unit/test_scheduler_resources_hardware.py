@@ -69,7 +69,12 @@ def test_image_traits_required_malformed_entries_are_skipped() -> None:
         ),
         (
             {"hw:mem_encryption": "on", "hw:mem_encryption_model": "intel-tdx"},
-            {**UEFI, "hw_firmware_stateless": True, "hw_machine_type": "pc-q35-8.2"},
+            {
+                **UEFI,
+                "hw_firmware_stateless": True,
+                "hw_machine_type": "pc-q35-8.2",
+                "hw_video_model": "none",
+            },
             "HW_CPU_X86_INTEL_TDX",
         ),
     ],
@@ -95,6 +100,11 @@ def test_mem_encryption_off_asks_nothing() -> None:
         ({"hw:mem_encryption": "true"}, {**UEFI, "hw_machine_type": "pc-i440fx-8.2"}),
         # SEV-SNP needs stateless firmware
         ({"hw:mem_encryption": "true", "hw:mem_encryption_model": "amd-sev-snp"}, UEFI),
+        # TDX no video device
+        (
+            {"hw:mem_encryption": "true", "hw:mem_encryption_model": "intel-tdx"},
+            {**UEFI, "hw_firmware_stateless": True},
+        ),
         (
             {"hw:mem_encryption": "true", "hw:mem_encryption_model": "amd-sev"},
             {**UEFI, "hw_mem_encryption_model": "amd-sev-es"},

@@ -70,15 +70,18 @@ class MemEncryption:
     model: str
     required_trait: str
     needs_stateless_firmware: bool
+    # MemEncryptionConfigTDX.check_constraints: no video device (hw_video_model=none)
+    needs_no_video: bool = False
 
 
 # MemEncryptionConfig.create's table (Sev, SevEs, SevSnp, TDX): every model
-# needs UEFI firmware and a q35 machine type; SEV-SNP and TDX stateless firmware.
+# needs UEFI firmware and a q35 machine type; SEV-SNP and TDX stateless
+# firmware; TDX no video device.
 MEM_ENCRYPTION_MODELS = {
     "amd-sev": MemEncryption("amd-sev", "HW_CPU_X86_AMD_SEV", False),
     "amd-sev-es": MemEncryption("amd-sev-es", "HW_CPU_X86_AMD_SEV_ES", False),
     "amd-sev-snp": MemEncryption("amd-sev-snp", "HW_CPU_X86_AMD_SEV_SNP", True),
-    "intel-tdx": MemEncryption("intel-tdx", "HW_CPU_X86_INTEL_TDX", True),
+    "intel-tdx": MemEncryption("intel-tdx", "HW_CPU_X86_INTEL_TDX", True, needs_no_video=True),
 }
 
 
@@ -284,6 +287,11 @@ def mem_encryption(specs: Specs, props: Props) -> MemEncryption | None:
         raise ConstraintError(
             f"The {model} memory encryption model requires stateless firmware but the "
             "image metadata doesn't have the 'hw_firmware_stateless' property set to True"
+        )
+    if config.needs_no_video and props.get("hw_video_model") != "none":
+        raise ConstraintError(
+            f"The {model} memory encryption model is incompatible with an attached video "
+            "device. Set the 'hw_video_model' image property to 'none' to disable it"
         )
     return config
 
