@@ -1,7 +1,8 @@
 """Flavor extra specs and image properties through POST
 /scheduler/v1/select_destinations: what Nova 34's ResourceRequest and request
 filters ask of Placement is what corral claims (mixed CPU policy, the image's
-traits_required), and a request Nova would fail is refused with Nova's reason."""
+traits_required, the VCPU fallback of a dedicated request), and a request Nova
+would fail is refused with Nova's reason."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ import uuid
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
+from corral.conf import new_conf
+from corral.service.appfactory import build_app
+from corral.service.profiles import apply_profile
 from tests.conftest import PlacementClient
 from tests.functional.scheduler_rows import ROOT, create_provider, register
 
@@ -87,3 +92,39 @@ def test_request_nova_would_fail_is_refused_with_its_reason(
     assert resp.status_code == 409, resp.text
     assert "hw:cpu_dedicated_mask" in resp.json()["errors"][0]["detail"]
     assert api.get(f"/allocations/{instance}").json()["allocations"] == {}
+
+
+LEGACY = {"VCPU": 8, "MEMORY_MB": 8192, "DISK_GB": 100}  # a vcpu_pin_set host: no PCPU
+DEDICATED = {**FLAVOR, "extra_specs": {"hw:cpu_policy": "dedicated"}}
+
+
+def test_dedicated_falls_back_to_vcpu_on_hosts_without_pcpu(api: PlacementClient) -> None:
+    rp = create_provider(api, "legacy1", LEGACY)
+    register(api, "legacy1", rp)
+    resp, instance = select(api, {"flavor": DEDICATED})
+    assert resp.status_code == 200, resp.text
+    allocations = api.get(f"/allocations/{instance}").json()["allocations"]
+    assert allocations[rp]["resources"] == {"VCPU": 4, "MEMORY_MB": 512, "DISK_GB": 5}
+
+
+def test_pcpu_candidates_come_before_the_fallback(api: PlacementClient) -> None:
+    rp = create_provider(api, "both1", PINNED)
+    register(api, "both1", rp)
+    resp, instance = select(api, {"flavor": DEDICATED})
+    assert resp.status_code == 200, resp.text
+    allocations = api.get(f"/allocations/{instance}").json()["allocations"]
+    assert allocations[rp]["resources"] == {"PCPU": 4, "MEMORY_MB": 512, "DISK_GB": 5}
+
+
+def test_disable_fallback_pcpu_query(database_url: str) -> None:
+    conf = new_conf()
+    conf([], project="corral", default_config_files=[])
+    overrides = apply_profile(conf, "default")  # as tests.conftest.make_client
+    conf.set_override("disable_fallback_pcpu_query", True, group="workarounds")
+    with TestClient(build_app(conf, database_url, policy_overrides=overrides)) as client:
+        api = PlacementClient(client)
+        rp = create_provider(api, "legacy1", LEGACY)
+        register(api, "legacy1", rp)
+        resp, _instance = select(api, {"flavor": DEDICATED})
+        assert resp.status_code == 409, resp.text
+        assert "lacked PCPU" in resp.json()["errors"][0]["detail"]

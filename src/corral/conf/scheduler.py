@@ -323,6 +323,19 @@ FILTER_SCHEDULER_OPTS = [
     ),
 ]
 
+workarounds_group = cfg.OptGroup("workarounds", title="Workarounds (Nova's)")
+
+WORKAROUNDS_OPTS = [
+    cfg.BoolOpt(
+        "disable_fallback_pcpu_query",
+        default=False,
+        help="Nova's [workarounds] option: a request whose hw:cpu_policy=dedicated is "
+        "asked as PCPU also gets the candidates of a second query asking VCPU instead "
+        "(hosts still configured with vcpu_pin_set report no PCPU), after the PCPU "
+        "ones, as Nova 34 does. True: the PCPU query only.",
+    ),
+]
+
 metrics_group = cfg.OptGroup("metrics", title="MetricsWeigher")
 
 METRICS_OPTS = [
@@ -365,6 +378,7 @@ def register(conf: cfg.ConfigOpts) -> None:
         (scheduler_group, SCHEDULER_OPTS),
         (filter_scheduler_group, FILTER_SCHEDULER_OPTS),
         (metrics_group, METRICS_OPTS),
+        (workarounds_group, WORKAROUNDS_OPTS),
     ):
         conf.register_group(cfg.OptGroup(group.name, title=group.title))
         conf.register_opts(opts, group=group)

@@ -9,7 +9,10 @@ Nova's SchedulerManager.select_destinations up to the host filters:
    destination's aggregates, and `in_tree` when the destination is one node;
 3. GET /allocation_candidates answers from the in-memory index, up to
    `[scheduler] max_placement_results` (no limit when hosts are forced, as
-   Nova asks then);
+   Nova asks then); when `hw:cpu_policy=dedicated` was asked as PCPU, a
+   second query asking VCPU adds its candidates after the PCPU ones (Nova's
+   fallback for hosts still on vcpu_pin_set, unless `[workarounds]
+   disable_fallback_pcpu_query`);
 4. the compute hosts of the candidates become one HostBatch, and the
    pre-filter (corral.scheduler.stages.prefilter) narrows it.
 
@@ -52,6 +55,7 @@ class SearchStageSettings:
     max_placement_results: int = 1000
     randomize_candidates: bool = False
     request_filters: RequestFilterSettings = field(default_factory=RequestFilterSettings)
+    fallback_pcpu_query: bool = True
 
 
 @dataclass
@@ -139,9 +143,17 @@ class CandidateSearch:
             request = self._candidate_request(spec, admitted, draft, narrowing)
             result = find_candidates(StoreNames(conn), view, request, settings)
             offered = offers_by_root(view, result)
+            limit = request.params.limit
+            truncated = limit is not None and len(result) >= limit
+            if draft.cpu_pinning_requested and self.settings.fallback_pcpu_query:
+                # SchedulerManager.select_destinations: the same request with
+                # enable_pinning_translate=False, its candidates merged after.
+                vcpu_draft = resource_draft(spec, translate_pinning=False)
+                vcpu_request = self._candidate_request(spec, admitted, vcpu_draft, narrowing)
+                fallback = find_candidates(StoreNames(conn), view, vcpu_request, settings)
+                truncated = truncated or (limit is not None and len(fallback) >= limit)
+                _merge_offers(offered, offers_by_root(view, fallback))
             batch = self.hosts.batch_for(list(offered), view)
-        limit = request.params.limit
-        truncated = limit is not None and len(result) >= limit
         hosts_total = self.hosts.stats().nodes
         if self._judges_candidates:
             batch.candidate_mappings = [
@@ -183,3 +195,15 @@ class CandidateSearch:
             same_subtrees=rlp.same_subtree,
         )
         return CandidateRequest(draft.frozen_groups(), params)
+
+
+def _merge_offers(
+    offered: dict[str, Sequence[Candidate]], more: dict[str, Sequence[Candidate]]
+) -> None:
+    """Nova's merge of the fallback answer: alloc_reqs.extend(...), so a host in
+    both keeps its first query's candidates ahead of the fallback's."""
+    for root, candidates in more.items():
+        if root in offered:
+            offered[root] = [*offered[root], *candidates]
+        else:
+            offered[root] = candidates
