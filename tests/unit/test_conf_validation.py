@@ -319,3 +319,15 @@ def test_auth_strategy_flag_noauth2_only_on_loopback(tmp_path: Path) -> None:
     assert refusals(tmp_path, "", auth_strategy="noauth2", host="127.0.0.1") == []
     refused = refusals(tmp_path, "", auth_strategy="noauth2", host="0.0.0.0")
     assert len(refused) == 1 and "noauth2" in refused[0]
+
+
+def test_routed_networks_option_warns_that_it_is_not_applied(tmp_path: Path) -> None:
+    conf = tmp_path / "corral.conf"
+    conf.write_text("[scheduler]\nquery_placement_for_routed_network_aggregates = true\n")
+    conf.chmod(0o600)
+    plan, problems = prepare(
+        ServeOptions(source=ConfigSource(files=(str(conf),))), cap=CAP, names=NAMES
+    )
+    assert plan is not None
+    assert [p.severity for p in problems] == ["warning"]
+    assert "does not apply Nova's routed_networks_filter" in problems[0].message

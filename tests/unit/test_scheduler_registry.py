@@ -155,7 +155,8 @@ def test_candidate_filters_are_numa_and_pci() -> None:
 
 
 def test_request_filters_in_novas_order() -> None:
-    # nova.scheduler.request_filter.ALL_REQUEST_FILTERS, less those needing Neutron/Cyborg.
+    # nova.scheduler.request_filter.ALL_REQUEST_FILTERS, less routed_networks_filter
+    # (it needs Neutron).
     nova_order = [
         "require_tenant_aggregate",
         "map_az_to_placement_aggregate",
@@ -163,6 +164,13 @@ def test_request_filters_in_novas_order() -> None:
         "compute_status_filter",
         "isolate_aggregates",
         "transform_image_metadata",
+        "accelerators_filter",
+        "packed_virtqueue_filter",
+        "remote_managed_ports_filter",
+        "ephemeral_encryption_filter",
+        "virtio_sound_filter",
+        "tpm_secret_security_filter",
+        "owner_nova_filter",
     ]
     assert list(registry.REQUEST_FILTERS) == nova_order
     assert [f.name for f in registry.request_filters()] == nova_order

@@ -132,7 +132,8 @@ def test_granular_class_keeps_an_explicit_unsuffixed_amount() -> None:
         {"trait:HW_CPU_X86_AVX2": "preferred"},
         {"trait:": "required"},
         {"group_policy": "sometimes"},
-        {"hw:cpu_policy": "whatever"},
+        {"resources:NOT_A_CLASS": "1"},
+        {"resources:VGPU": str(2**31)},
         {"unrelated:key": "1"},
     ],
 )
@@ -142,6 +143,7 @@ def test_malformed_extra_specs_are_skipped(extra: dict[str, str]) -> None:
     assert draft.root.resources == {"VCPU": 4, "MEMORY_MB": 4096, "DISK_GB": 40}
     assert not draft.root.required and not draft.root.forbidden
     assert draft.group_policy is None
+    assert draft.refusal is None
 
 
 # --- granular groups and group_policy -------------------------------------------------
@@ -277,13 +279,102 @@ def test_thread_policy_prefer_adds_no_trait() -> None:
 
 
 def test_flavor_policy_wins_over_the_image() -> None:
+    # get_cpu_policy_constraint: a dedicated flavor wins over a shared image
     spec = make_spec(
         {"hw:cpu_policy": "dedicated", "hw:cpu_thread_policy": "require"},
-        image={"hw_cpu_policy": "shared", "hw_cpu_thread_policy": "isolate"},
+        image={"hw_cpu_policy": "shared", "hw_cpu_thread_policy": "require"},
     )
     root = resource_draft(spec).root
     assert root.resources["PCPU"] == 4 and "VCPU" not in root.resources
     assert root.required == {HYPERTHREADING}
+
+
+@pytest.mark.parametrize(
+    ("extra", "image"),
+    [
+        ({"hw:cpu_policy": "whatever"}, {}),
+        ({}, {"hw_cpu_policy": "whatever"}),
+        ({"hw:cpu_thread_policy": "sometimes"}, {}),
+        ({"hw:emulator_threads_policy": "elsewhere"}, {}),
+        # the flavor asks shared, the image more
+        ({"hw:cpu_policy": "shared"}, {"hw_cpu_policy": "dedicated"}),
+        ({"hw:cpu_policy": "mixed"}, {"hw_cpu_policy": "dedicated"}),
+        # a thread policy other than prefer that the image contradicts
+        ({"hw:cpu_thread_policy": "require"}, {"hw_cpu_thread_policy": "isolate"}),
+    ],
+)
+def test_invalid_or_conflicting_cpu_policies_refuse(
+    extra: dict[str, str], image: dict[str, object]
+) -> None:
+    # Nova's get_cpu_*_constraint raise, failing the request in the scheduler
+    draft = resource_draft(make_spec(extra, image=image))
+    assert draft.refusal
+
+
+def test_dedicated_policy_marks_pinning_requested() -> None:
+    assert resource_draft(make_spec({"hw:cpu_policy": "dedicated"})).cpu_pinning_requested
+    assert not resource_draft(
+        make_spec({"hw:cpu_policy": "mixed", "hw:cpu_dedicated_mask": "0"})
+    ).cpu_pinning_requested
+
+
+def test_translate_pinning_false_keeps_vcpu() -> None:
+    # enable_pinning_translate=False: the fallback query asks VCPU, no thread trait
+    spec = make_spec({"hw:cpu_policy": "dedicated", "hw:cpu_thread_policy": "require"})
+    draft = resource_draft(spec, translate_pinning=False)
+    assert draft.root.resources == {"VCPU": 4, "MEMORY_MB": 4096, "DISK_GB": 40}
+    assert not draft.root.required
+
+
+# --- mixed CPU policy ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "image", "vcpu", "pcpu"),
+    [
+        ({"hw:cpu_dedicated_mask": "^0-1"}, {}, 2, 2),
+        ({"hw:cpu_dedicated_mask": "1,3"}, {}, 2, 2),
+        ({"hw:cpu_dedicated_mask": "0-2"}, {}, 1, 3),
+        ({"hw:cpu_dedicated_mask": "0-2,^1"}, {}, 2, 2),
+        ({"hw:cpu_dedicated_mask": "3", "hw:emulator_threads_policy": "isolate"}, {}, 3, 2),
+        # the realtime mask when no dedicated mask is given
+        ({"hw:cpu_realtime": "yes", "hw:cpu_realtime_mask": "^0"}, {}, 1, 3),
+        # the image's realtime mask goes ahead of the flavor's
+        (
+            {"hw:cpu_realtime": "true", "hw:cpu_realtime_mask": "^0"},
+            {"hw_cpu_realtime_mask": "^0-2"},
+            3,
+            1,
+        ),
+    ],
+)
+def test_mixed_cpu_policy_splits_vcpu_and_pcpu(
+    extra: dict[str, str], image: dict[str, object], vcpu: int, pcpu: int
+) -> None:
+    spec = make_spec({"hw:cpu_policy": "mixed", **extra}, image=image)
+    assert root_resources(spec) == {"VCPU": vcpu, "PCPU": pcpu, "MEMORY_MB": 4096, "DISK_GB": 40}
+
+
+def test_mixed_cpu_policy_from_the_image() -> None:
+    spec = make_spec({"hw:cpu_dedicated_mask": "0"}, image={"hw_cpu_policy": "mixed"})
+    assert root_resources(spec) == {"VCPU": 3, "PCPU": 1, "MEMORY_MB": 4096, "DISK_GB": 40}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"hw:cpu_dedicated_mask": "0-3"},  # nothing left shared
+        {"hw:cpu_dedicated_mask": "^0-3"},  # nothing dedicated
+        {"hw:cpu_dedicated_mask": "2-9"},  # beyond the flavor's vCPUs
+        {"hw:cpu_dedicated_mask": "3-1"},
+        {"hw:cpu_dedicated_mask": "x"},
+        {"hw:cpu_dedicated_mask": "0-99999999"},  # bounded before it is built
+        {"hw:cpu_realtime": "yes"},  # every vCPU realtime, no emulator policy
+    ],
+)
+def test_mixed_cpu_policy_with_a_bad_mask_refuses(extra: dict[str, str]) -> None:
+    draft = resource_draft(make_spec({"hw:cpu_policy": "mixed", **extra}))
+    assert draft.refusal
 
 
 # --- requested_resources (ports, accelerators) ----------------------------------------

@@ -146,9 +146,21 @@ SCHEDULER_OPTS = [
         help="Request filter: turn image properties (hw_*, img_hv_type) into required traits.",
     ),
     cfg.BoolOpt(
+        "require_owner_nova_trait",
+        default=False,
+        help="Request filter (Nova's owner_nova_filter): require OWNER_NOVA on the root "
+        "provider and on the groups of flavor PCI requests, so that providers other "
+        "services (Cyborg) create under a compute root never match. Nova 34 does this "
+        "once every nova-compute runs service version 73 (Nova 34), the first to report "
+        "the trait; corral does not see service versions, so turn it on when every "
+        "compute is upgraded (before, no provider has the trait and nothing fits).",
+    ),
+    cfg.BoolOpt(
         "query_placement_for_routed_network_aggregates",
         default=False,
-        help="Request filter: restrict hosts to the segments of requested routed networks.",
+        help="Nova's routed_networks_filter, which restricts hosts to the segments of "
+        "the requested routed networks. corral does not apply it (it needs Neutron); "
+        "setting it true only makes config validation warn.",
     ),
 ]
 
@@ -311,6 +323,19 @@ FILTER_SCHEDULER_OPTS = [
     ),
 ]
 
+workarounds_group = cfg.OptGroup("workarounds", title="Workarounds (Nova's)")
+
+WORKAROUNDS_OPTS = [
+    cfg.BoolOpt(
+        "disable_fallback_pcpu_query",
+        default=False,
+        help="Nova's [workarounds] option: a request whose hw:cpu_policy=dedicated is "
+        "asked as PCPU also gets the candidates of a second query asking VCPU instead "
+        "(hosts still configured with vcpu_pin_set report no PCPU), after the PCPU "
+        "ones, as Nova 34 does. True: the PCPU query only.",
+    ),
+]
+
 metrics_group = cfg.OptGroup("metrics", title="MetricsWeigher")
 
 METRICS_OPTS = [
@@ -353,6 +378,7 @@ def register(conf: cfg.ConfigOpts) -> None:
         (scheduler_group, SCHEDULER_OPTS),
         (filter_scheduler_group, FILTER_SCHEDULER_OPTS),
         (metrics_group, METRICS_OPTS),
+        (workarounds_group, WORKAROUNDS_OPTS),
     ):
         conf.register_group(cfg.OptGroup(group.name, title=group.title))
         conf.register_opts(opts, group=group)

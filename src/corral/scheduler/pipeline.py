@@ -47,6 +47,8 @@ class EngineSettings:
     host_subset_size: int = 1
     shuffle_best_same_weighed_hosts: bool = False
     randomize_candidates: bool = False
+    # [workarounds] disable_fallback_pcpu_query, the other way round
+    fallback_pcpu_query: bool = True
     claim_retries: int = 10
     consumer_defaults: Defaults = INCOMPLETE_CONSUMER
     # most single-instance requests decided together (1: each on its own)
@@ -62,6 +64,7 @@ def settings_from_conf(conf: cfg.ConfigOpts) -> tuple[EngineSettings, RequestFil
             host_subset_size=conf.filter_scheduler.host_subset_size,
             shuffle_best_same_weighed_hosts=conf.filter_scheduler.shuffle_best_same_weighed_hosts,
             randomize_candidates=conf.placement.randomize_allocation_candidates,
+            fallback_pcpu_query=not conf.workarounds.disable_fallback_pcpu_query,
             claim_retries=conf.placement.allocation_conflict_retry_count,
             round_size=sched.decision_round_size,
             consumer_defaults=Defaults(
@@ -75,6 +78,7 @@ def settings_from_conf(conf: cfg.ConfigOpts) -> tuple[EngineSettings, RequestFil
             enable_isolated_aggregate_filtering=sched.enable_isolated_aggregate_filtering,
             query_placement_for_image_type_support=sched.query_placement_for_image_type_support,
             image_metadata_prefilter=sched.image_metadata_prefilter,
+            require_owner_nova_trait=sched.require_owner_nova_trait,
         ),
     )
 
@@ -113,6 +117,7 @@ class Pipeline:
                 max_placement_results=settings.max_placement_results,
                 randomize_candidates=settings.randomize_candidates,
                 request_filters=request_filters,
+                fallback_pcpu_query=settings.fallback_pcpu_query,
             ),
             registry.request_filters(),
             registry.pre_filters(),

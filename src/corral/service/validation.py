@@ -160,6 +160,7 @@ class Validator:
         self.check_plugins()
         self.check_metrics_networks()
         self.check_rpc()
+        self.check_not_applied()
         self.check_unknown_keys()
         return self.problems
 
@@ -341,6 +342,17 @@ class Validator:
                 f"[DEFAULT] transport_url = {mask_url(url)} is not allowed: {exc}",
                 mask_url(url),
                 "a rabbit:// URL",
+            )
+
+    def check_not_applied(self) -> None:
+        """Nova options corral registers (a nova.conf may set them) but cannot
+        honour: setting one is a warning saying what is not done."""
+        if self.values.get(("scheduler", "query_placement_for_routed_network_aggregates")):
+            self.warn(
+                "[scheduler] query_placement_for_routed_network_aggregates",
+                "[scheduler] query_placement_for_routed_network_aggregates: corral does not "
+                "apply Nova's routed_networks_filter (it needs Neutron's segments); hosts "
+                "are not restricted to the requested networks' segments",
             )
 
     def check_unknown_keys(self) -> None:

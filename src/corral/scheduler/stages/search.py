@@ -9,7 +9,10 @@ Nova's SchedulerManager.select_destinations up to the host filters:
    destination's aggregates, and `in_tree` when the destination is one node;
 3. GET /allocation_candidates answers from the in-memory index, up to
    `[scheduler] max_placement_results` (no limit when hosts are forced, as
-   Nova asks then);
+   Nova asks then); when `hw:cpu_policy=dedicated` was asked as PCPU, a
+   second query asking VCPU adds its candidates after the PCPU ones (Nova's
+   fallback for hosts still on vcpu_pin_set, unless `[workarounds]
+   disable_fallback_pcpu_query`);
 4. the compute hosts of the candidates become one HostBatch, and the
    pre-filter (corral.scheduler.stages.prefilter) narrows it.
 
@@ -52,6 +55,7 @@ class SearchStageSettings:
     max_placement_results: int = 1000
     randomize_candidates: bool = False
     request_filters: RequestFilterSettings = field(default_factory=RequestFilterSettings)
+    fallback_pcpu_query: bool = True
 
 
 @dataclass
@@ -130,16 +134,26 @@ class CandidateSearch:
                 draft=draft,
                 request_filters=self.request_filters,
             )
-            refusal = narrowing.refusal or admitted.refusal
+            # Nova fails the request building its query (ResourceRequest, then
+            # a request filter's RequestFilterFailed) before any host is seen.
+            refusal = draft.refusal or narrowing.refusal or admitted.refusal
             if refusal is not None:
                 empty = self.hosts.batch_for([], view)
                 return Search(None, narrowing, empty, {}, 0, False, [], refusal), spec
             request = self._candidate_request(spec, admitted, draft, narrowing)
             result = find_candidates(StoreNames(conn), view, request, settings)
             offered = offers_by_root(view, result)
+            limit = request.params.limit
+            truncated = limit is not None and len(result) >= limit
+            if draft.cpu_pinning_requested and self.settings.fallback_pcpu_query:
+                # SchedulerManager.select_destinations: the same request with
+                # enable_pinning_translate=False, its candidates merged after.
+                vcpu_draft = resource_draft(spec, translate_pinning=False)
+                vcpu_request = self._candidate_request(spec, admitted, vcpu_draft, narrowing)
+                fallback = find_candidates(StoreNames(conn), view, vcpu_request, settings)
+                truncated = truncated or (limit is not None and len(fallback) >= limit)
+                _merge_offers(offered, offers_by_root(view, fallback))
             batch = self.hosts.batch_for(list(offered), view)
-        limit = request.params.limit
-        truncated = limit is not None and len(result) >= limit
         hosts_total = self.hosts.stats().nodes
         if self._judges_candidates:
             batch.candidate_mappings = [
@@ -162,6 +176,9 @@ class CandidateSearch:
         root = draft.root
         root.member_of.extend(uuids for uuids, _label in narrowing.member_of)
         root.forbidden_aggs.update(narrowing.forbidden_aggs)
+        for suffix, traits in narrowing.group_required.items():
+            if suffix in draft.groups:
+                draft.groups[suffix].required.update(traits)
         destination = spec.requested_destination
         if destination is not None:
             for any_of in destination.aggregates:
@@ -178,3 +195,15 @@ class CandidateSearch:
             same_subtrees=rlp.same_subtree,
         )
         return CandidateRequest(draft.frozen_groups(), params)
+
+
+def _merge_offers(
+    offered: dict[str, Sequence[Candidate]], more: dict[str, Sequence[Candidate]]
+) -> None:
+    """Nova's merge of the fallback answer: alloc_reqs.extend(...), so a host in
+    both keeps its first query's candidates ahead of the fallback's."""
+    for root, candidates in more.items():
+        if root in offered:
+            offered[root] = [*offered[root], *candidates]
+        else:
+            offered[root] = candidates
