@@ -9,7 +9,11 @@ through RabbitMQ, on a virtual host of the cloud's own. corral serves as
 both Placement (nova-compute's resource trackers and nova-api write to it)
 and the scheduler (nova-conductor calls it over RPC), and reads hosts,
 services, aggregates and instances from Nova's databases through an account
-that can only SELECT. Keystone, Glance and Neutron are outside corral: the
+that can only SELECT. With stack="upstream" the same cloud runs on
+nova-scheduler and upstream Placement 16 (its database on MariaDB) instead,
+and `switch_to_corral()` adopts it as an operator would: stop both, import
+Placement's database with `corral db import-placement`, start corral on the
+same endpoint and topic. Keystone, Glance and Neutron are outside corral: the
 auth pipeline's token filter (nova_side/token_filter.py) and the stand-ins
 (standins.py) take their place.
 """
@@ -40,8 +44,8 @@ RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
 FEED_USER = "corral_e2e_ro"
 FEED_PASSWORD = "E2e-feed-ro-5c1d"
 ADMIN_TOKEN = "admin:admin"
-# What the corral scheduler runs: Nova's default filters plus the two the
-# aggregate scenarios need.
+# What the scheduler runs (corral, or nova-scheduler on the upstream stack):
+# Nova's default filters plus the two the aggregate scenarios need.
 ENABLED_FILTERS = (
     "ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,"
     "ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,"
@@ -110,7 +114,21 @@ class Operator:
 
 
 class NovaCloud:
-    def __init__(self, workdir: Path, nova_python: Path, computes: int = 4) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        nova_python: Path,
+        computes: int = 4,
+        *,
+        stack: str = "corral",
+        placement_python: Path | None = None,
+    ) -> None:
+        if stack not in ("corral", "upstream"):
+            raise ValueError(f"stack must be corral or upstream, not {stack!r}")
+        if stack == "upstream" and placement_python is None:
+            raise ValueError("stack='upstream' needs placement_python")
+        self.stack = stack
+        self.placement_python = placement_python
         self.workdir = workdir
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -157,7 +175,10 @@ class NovaCloud:
             RABBIT + self.vhost,
         )
         self.nova_manage("db", "sync")
-        self._start_corral()
+        if self.stack == "corral":
+            self._start_corral()
+        else:
+            self._start_upstream()
         self._spawn("nova-conductor", [str(self.nova_bin / "nova-conductor"), *self._conf_args()])
         for host in self.computes:
             self._start_compute(host)
@@ -227,7 +248,9 @@ class NovaCloud:
             "[conductor]\nworkers = 1\n"
             "[quota]\ninstances = -1\ncores = -1\nram = -1\nserver_group_members = -1\n"
             f"[oslo_concurrency]\nlock_path = {state / 'lock'}\n"
-            "[scheduler]\ndiscover_hosts_in_cells_interval = -1\n"
+            "[scheduler]\ndiscover_hosts_in_cells_interval = -1\nworkers = 1\n"
+            "limit_tenants_to_placement_aggregate = true\n"
+            f"[filter_scheduler]\nenabled_filters = {ENABLED_FILTERS}\n"
             f"[glance]\napi_servers = {self.glance.url}\n"
             "[neutron]\n"
             f"endpoint_override = {self.neutron.url}\n"
@@ -312,6 +335,75 @@ class NovaCloud:
             stderr=subprocess.STDOUT,
         )
         wait_for("corral's RPC server", lambda: "RPC server listening" in self.log("corral"), 120)
+
+    def _start_upstream(self) -> None:
+        """Upstream Placement and nova-scheduler, as the cloud ran before corral."""
+        assert self.placement_python is not None
+        conf_dir = self.workdir / "placement"
+        conf_dir.mkdir(exist_ok=True)
+        (conf_dir / "placement.conf").write_text(
+            "[DEFAULT]\ndebug = False\n[api]\nauth_strategy = noauth2\n"
+            f"[placement_database]\nconnection = {MYSQL_ADMIN}{self.dbs['placement']}\n"
+        )
+        subprocess.run(
+            [
+                str(self.placement_python.parent / "placement-manage"),
+                "--config-file",
+                str(conf_dir / "placement.conf"),
+                "db",
+                "sync",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        self._spawn(
+            "placement-api",
+            [str(self.placement_python), str(NOVA_SIDE / "placement_api.py"), str(self.corral_port)],
+            env={"OS_PLACEMENT_CONFIG_DIR": str(conf_dir)},
+        )
+        wait_for("upstream Placement", self._placement_up, 120)
+        self._spawn("nova-scheduler", [str(self.nova_bin / "nova-scheduler"), *self._conf_args()])
+
+    def _placement_up(self) -> bool:
+        self.check_alive()
+        try:
+            return httpx.get(self.placement_url, timeout=5).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def switch_to_corral(self) -> subprocess.CompletedProcess[str]:
+        """Adopt the running cloud: stop nova-scheduler and upstream Placement,
+        import Placement's database into corral's, start corral in their place
+        (same endpoint, same topic). Returns the import's run."""
+        assert self.stack == "upstream"
+        for name in ("nova-scheduler", "placement-api"):
+            proc = self.procs.pop(name)
+            proc.terminate()
+            proc.wait(timeout=30)
+        database = f"sqlite:///{self.workdir / 'corral.db'}"
+        subprocess.run([CORRAL, "--database", database, "db", "upgrade"], check=True)
+        imported = subprocess.run(
+            [
+                CORRAL,
+                "--database",
+                database,
+                "db",
+                "import-placement",
+                "--from",
+                f"{MYSQL_ADMIN}{self.dbs['placement']}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        (self.logs / "import-placement.log").write_text(imported.stdout + imported.stderr)
+        if imported.returncode != 0:
+            raise CloudError(f"import-placement failed:\n{imported.stdout}\n{imported.stderr}")
+        self.stack = "corral"
+        self._start_corral()
+        wait_for("corral's Placement", self._placement_up, 60)
+        return imported
 
     def _start_compute(self, host: str) -> None:
         extra = self.workdir / f"{host}.conf"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.candidates import upstream_venv
 from tests.conftest import NOVA_VENV, _service_missing, with_db_drivers
 from tests.e2e.cloud import NovaCloud
 
@@ -43,12 +44,22 @@ def with_sdk(python: Path) -> Path:
     return python
 
 
-@pytest.fixture(scope="module")
-def cloud(nova_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NovaCloud]:
+def placement_python() -> Path:
+    """openstack-placement 16.0.0's interpreter (its virtualenv built from PyPI
+    when absent, as bench/candidates.py builds it), with PyMySQL."""
+    try:
+        venv = upstream_venv()
+    except (subprocess.SubprocessError, OSError) as exc:
+        _service_missing("a virtualenv with openstack-placement==16.0.0 from PyPI", exc)
+    return with_db_drivers(venv / "bin" / "python", f"the Placement 16 virtualenv at {venv}")
+
+
+def _running(tmp: Path, nova_python: Path, stack: str) -> Iterator[NovaCloud]:
     _reachable(3306)
     _reachable(5672)
     python = with_sdk(with_db_drivers(nova_python, f"the Nova 34 virtualenv at {NOVA_VENV}"))
-    running = NovaCloud(tmp_path_factory.mktemp("nova-cloud"), python)
+    upstream = placement_python() if stack == "upstream" else None
+    running = NovaCloud(tmp, python, stack=stack, placement_python=upstream)
     try:
         running.start()
         yield running
@@ -56,11 +67,26 @@ def cloud(nova_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         running.stop()
 
 
+@pytest.fixture(scope="module")
+def cloud(nova_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NovaCloud]:
+    """A cloud on corral from its first boot."""
+    yield from _running(tmp_path_factory.mktemp("nova-cloud"), nova_python, "corral")
+
+
+@pytest.fixture(scope="module")
+def upstream_cloud(
+    nova_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[NovaCloud]:
+    """A cloud on nova-scheduler and upstream Placement 16, to be adopted."""
+    yield from _running(tmp_path_factory.mktemp("nova-cloud-upstream"), nova_python, "upstream")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
-    cloud = getattr(item, "funcargs", {}).get("cloud")
+    funcargs = getattr(item, "funcargs", {})
+    cloud = funcargs.get("cloud") or funcargs.get("upstream_cloud")
     if report.failed and isinstance(cloud, NovaCloud):
-        for name in ("corral", "nova-conductor", "nova-api"):
+        for name in ("corral", "nova-scheduler", "nova-conductor", "nova-api"):
             report.sections.append((f"{name} log (tail)", cloud.log(name)[-4000:]))
