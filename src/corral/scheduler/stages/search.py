@@ -13,6 +13,13 @@ Nova's SchedulerManager.select_destinations up to the host filters:
 4. the compute hosts of the candidates become one HostBatch, and the
    pre-filter (corral.scheduler.stages.prefilter) narrows it.
 
+A rebuild with a new image (`_nova_check_type == ['rebuild']`) skips 1-3, as
+Nova's SchedulerManager.select_destinations does (`if not is_rebuild`): no
+request filter, no Placement query (the instance's own usage would count
+twice), and so no allocation candidate. The batch is the compute hosts the
+request names (the instance's host and node, which Nova's compute API
+forces), or every host, and only the filters with RUN_ON_REBUILD judge it.
+
 The index and the host cache are caught up with the store in the same read
 transaction first, so whatever was committed before the search counts (a
 zone, a group or a claim made a moment ago).
@@ -31,7 +38,7 @@ from corral.placement.request import CandidateRequest, RequestWideParams
 from corral.scheduler.admission import Admitted, current_group
 from corral.scheduler.batch import HostBatch
 from corral.scheduler.explain import StageReport
-from corral.scheduler.filters.base import PreFilter
+from corral.scheduler.filters.base import PreFilter, request_is_rebuild
 from corral.scheduler.host_cache import HostCache
 from corral.scheduler.offers import offers_by_root
 from corral.scheduler.request_filters import (
@@ -45,6 +52,12 @@ from corral.scheduler.spec import RequestSpec
 from corral.scheduler.stages.prefilter import forces_hosts, pre_filter
 
 PLACEMENT_STAGE = "placement"
+
+
+def check_type(spec: RequestSpec) -> bool:
+    """Whether the spec carries Nova's `_nova_check_type` hint: then forced
+    hosts still go through the host filters (HostManager.get_filtered_hosts)."""
+    return bool(spec.scheduler_hints.get("_nova_check_type"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +82,11 @@ class Search:
     stages: list[StageReport]
     # when set, nothing was searched: why
     refusal: str | None = None
-    # hosts the spec forces (Nova's force_hosts/force_nodes): host filters do not run
+    # hosts the spec forces (Nova's force_hosts/force_nodes) and no check type:
+    # host filters do not run
     forced: bool = False
+    # a rebuild check (Nova's _nova_check_type rebuild): no candidates, no claim
+    rebuild: bool = False
 
     def fitting(self, batch: HostBatch, row: int) -> Candidate | None:
         """The host's first candidate that still fits by the batch's figures."""
@@ -114,6 +130,8 @@ class CandidateSearch:
     def run(self, admitted: Admitted) -> tuple[Search, RequestSpec]:
         """The search for an admitted request, and its spec with the server
         group as it stands now."""
+        if request_is_rebuild(admitted.spec):
+            return self._rebuild(admitted)
         settings = SearchSettings(
             randomize=self.settings.randomize_candidates,
             rng=random.Random(self._rng.random()),
@@ -141,6 +159,36 @@ class CandidateSearch:
         limit = request.params.limit
         truncated = limit is not None and len(result) >= limit
         hosts_total = self.hosts.stats().nodes
+        return self._finish(spec, request, narrowing, batch, offered, hosts_total, truncated)
+
+    def _rebuild(self, admitted: Admitted) -> tuple[Search, RequestSpec]:
+        """Nova's rebuild check: the hosts the request names, no Placement query."""
+        with self.index.session() as (conn, view):
+            self.hosts.catch_up(conn)
+            spec = current_group(self.hosts, admitted.spec)
+            if admitted.refusal is not None:
+                empty = self.hosts.batch_for([], view)
+                search = Search(None, Narrowing(), empty, {}, 0, False, [], admitted.refusal)
+                return search, spec
+            providers = list(admitted.destination_providers or self.hosts.all_provider_uuids())
+            batch = self.hosts.batch_for(providers, view)
+        offered: dict[str, Sequence[Candidate]] = {p: () for p in batch.provider_uuid}
+        hosts_total = self.hosts.stats().nodes
+        search, spec = self._finish(spec, None, Narrowing(), batch, offered, hosts_total, False)
+        search.rebuild = True
+        return search, spec
+
+    def _finish(
+        self,
+        spec: RequestSpec,
+        request: CandidateRequest | None,
+        narrowing: Narrowing,
+        batch: HostBatch,
+        offered: dict[str, Sequence[Candidate]],
+        hosts_total: int,
+        truncated: bool,
+    ) -> tuple[Search, RequestSpec]:
+        """The search over `batch`, pre-filtered."""
         if self._judges_candidates:
             batch.candidate_mappings = [
                 tuple({k: tuple(v) for k, v in c.mappings.items()} for c in offered[p])
@@ -149,7 +197,7 @@ class CandidateSearch:
         stages = [StageReport(PLACEMENT_STAGE, hosts_total, len(batch))]
         batch = pre_filter(self.prefilters, batch, spec, stages)
         search = Search(request, narrowing, batch, offered, hosts_total, truncated, stages)
-        search.forced = forces_hosts(spec) and len(batch) > 0
+        search.forced = forces_hosts(spec) and not check_type(spec) and len(batch) > 0
         return search, spec
 
     def _candidate_request(
