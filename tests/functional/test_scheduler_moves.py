@@ -9,7 +9,9 @@
   consumer changed meanwhile fails the request (AllocationUpdateFailed);
 - claims walk the whole ranking until one lands, and alternates leave out
   every host the request chose (SchedulerManager._schedule,
-  _get_alternate_hosts).
+  _get_alternate_hosts);
+- a server group, same_host/different_host hints or a destination host with
+  several nodes lift `max_placement_results` (`res_req._limit = None`).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from typing import Any
 
 import pytest
 
+from corral.compute.instances import PlacedInstance, record_placed
 from corral.scheduler.engine import Scheduler
-from corral.scheduler.spec import Flavor, Image, NoValidHost, RequestSpec
+from corral.scheduler.spec import Destination, Flavor, Image, NoValidHost, RequestSpec
 from corral.scheduler.stages.claim import Claimer
+from corral.store.database import Database
 from tests.conftest import PlacementClient
 from tests.functional.placement_rows import allocate
 from tests.functional.scheduler_rows import ROOT, compute_host, create_provider, register
@@ -290,3 +294,60 @@ def test_alternates_leave_out_every_chosen_host(
     hosts = [[s.service_host for s in chosen] for chosen in answer]
     # cmp0 for the first (16000 free), then cmp1 (15000 beats cmp0's 11904).
     assert hosts == [["cmp0", "cmp2", "cmp3"], ["cmp1", "cmp2", "cmp3"]]
+
+
+# --- unlimited allocation candidates ------------------------------------------------
+
+
+@pytest.fixture
+def one_candidate(database_url: str) -> Iterator[tuple[PlacementClient, Scheduler]]:
+    yield from app(
+        database_url,
+        scheduler__max_placement_results=1,
+        filter_scheduler__enabled_filters=[
+            "ComputeFilter",
+            "ServerGroupAffinityFilter",
+            "SameHostFilter",
+        ],
+    )
+
+
+def test_a_group_lifts_the_candidate_limit(
+    one_candidate: tuple[PlacementClient, Scheduler], database: Database
+) -> None:
+    api, scheduler = one_candidate
+    compute_host(api, "cmp1", room(8192))
+    compute_host(api, "cmp2", room(8192))
+    resp = api.post(
+        f"{ROOT}/server_groups", json={"server_group": {"name": "web", "policy": "affinity"}}
+    )
+    assert resp.status_code == 200, resp.text
+    group = resp.json()["server_group"]["id"]
+    member = str(uuid.uuid4())
+    record_placed(database, [PlacedInstance(member, "cmp2", "cmp2", "p1", "u1")], group)
+    scheduler.hosts.catch_up()
+    # Without a hint one candidate comes back, and it is not the member's host.
+    assert place(scheduler, str(uuid.uuid4())) == ["cmp1"]
+    assert place(scheduler, str(uuid.uuid4()), scheduler_hints={"group": (group,)}) == ["cmp2"]
+    same = {"same_host": (member,)}
+    assert place(scheduler, str(uuid.uuid4()), scheduler_hints=same) == ["cmp2"]
+
+
+def test_a_destination_with_several_nodes_lifts_the_candidate_limit(
+    one_candidate: tuple[PlacementClient, Scheduler],
+) -> None:
+    api, scheduler = one_candidate
+    compute_host(api, "cmp1", room(8192))
+    for node in ("node-a", "node-b"):
+        register(api, "ironic", create_provider(api, node, room(8192)), node=node)
+    assert api.post(f"{ROOT}/hosts/ironic/heartbeat").status_code in (200, 204)
+    scheduler.hosts.catch_up()
+    instance = str(uuid.uuid4())
+    [chosen] = scheduler.select_destinations(
+        spec(requested_destination=Destination(host="ironic")), [instance]
+    )
+    # Both nodes were offered: one chosen, the other its alternate.
+    assert {(s.service_host, s.nodename) for s in chosen} == {
+        ("ironic", "node-a"),
+        ("ironic", "node-b"),
+    }

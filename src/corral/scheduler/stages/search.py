@@ -8,8 +8,12 @@ Nova's SchedulerManager.select_destinations up to the host filters:
    with the request filters' aggregates and traits, the requested
    destination's aggregates, and `in_tree` when the destination is one node;
 3. GET /allocation_candidates answers from the in-memory index, up to
-   `[scheduler] max_placement_results` (no limit when hosts are forced, as
-   Nova asks then);
+   `[scheduler] max_placement_results`. As nova.scheduler.utils
+   resources_from_request_spec sets `res_req._limit = None`, there is no
+   limit when hosts are forced, when the request has a `group`,
+   `same_host` or `different_host` hint (the group's or the named
+   instances' host must not be cut off), or when the requested destination
+   host has several nodes (`in_tree` can name one only);
 4. the compute hosts of the candidates become one HostBatch, and the
    pre-filter (corral.scheduler.stages.prefilter) narrows it.
 
@@ -52,12 +56,26 @@ from corral.scheduler.spec import RequestSpec
 from corral.scheduler.stages.prefilter import forces_hosts, pre_filter
 
 PLACEMENT_STAGE = "placement"
+# Nova's resources_from_request_spec: these hints lift the a_c limit.
+UNLIMITED_HINTS = ("group", "same_host", "different_host")
 
 
 def check_type(spec: RequestSpec) -> bool:
     """Whether the spec carries Nova's `_nova_check_type` hint: then forced
     hosts still go through the host filters (HostManager.get_filtered_hosts)."""
     return bool(spec.scheduler_hints.get("_nova_check_type"))
+
+
+def unlimited(spec: RequestSpec, destination_providers: Sequence[str]) -> bool:
+    """Whether the Placement query goes without `max_placement_results`
+    (Nova's `res_req._limit = None`)."""
+    if forces_hosts(spec) or len(destination_providers) > 1:
+        return True
+    # The RPC door always carries the group as the `group` hint, as Nova's
+    # compute API sets it; the HTTP door may name only the instance group.
+    return spec.instance_group is not None or any(
+        h in spec.scheduler_hints for h in UNLIMITED_HINTS
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +237,9 @@ class CandidateSearch:
                 root.in_tree = admitted.destination_providers[0]
         rlp = spec.request_level_params
         params = RequestWideParams(
-            limit=None if forces_hosts(spec) else self.settings.max_placement_results,
+            limit=None
+            if unlimited(spec, admitted.destination_providers)
+            else self.settings.max_placement_results,
             group_policy=draft.group_policy,
             root_required=rlp.root_required | frozenset(narrowing.root_required),
             root_forbidden=rlp.root_forbidden | frozenset(narrowing.root_forbidden),
