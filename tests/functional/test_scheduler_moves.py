@@ -351,3 +351,26 @@ def test_a_destination_with_several_nodes_lifts_the_candidate_limit(
         ("ironic", "node-a"),
         ("ironic", "node-b"),
     }
+
+
+# --- cells ----------------------------------------------------------------------
+
+CELL1, CELL2 = str(uuid.uuid4()), str(uuid.uuid4())
+
+
+def test_a_move_stays_in_the_requested_cell(
+    ram_weighed: tuple[PlacementClient, Scheduler],
+) -> None:
+    api, scheduler = ram_weighed
+    for name, ram, cell in (("cmp1", 16384, CELL1), ("cmp2", 8192, CELL2), ("cmp3", 4096, CELL2)):
+        register(api, name, create_provider(api, name, room(ram)), cell_uuid=cell)
+        assert api.post(f"{ROOT}/hosts/{name}/heartbeat").status_code in (200, 204)
+    scheduler.hosts.catch_up()
+    # cmp1 is best, but the move may not leave cell 2: nor may its alternates.
+    in_cell2 = Destination(cell_uuid=CELL2)
+    assert place(scheduler, str(uuid.uuid4()), requested_destination=in_cell2) == [
+        "cmp2",
+        "cmp3",
+    ]
+    crossing = Destination(cell_uuid=CELL2, allow_cross_cell_move=True)
+    assert place(scheduler, str(uuid.uuid4()), requested_destination=crossing)[0] == "cmp1"
