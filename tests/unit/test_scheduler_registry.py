@@ -177,7 +177,13 @@ def test_request_filters_in_novas_order() -> None:
 
 
 def test_pre_filters_in_novas_order() -> None:
-    order = ["ignore_hosts", "force_hosts", "force_nodes", "requested_destination"]
+    order = [
+        "requested_cell",
+        "ignore_hosts",
+        "force_hosts",
+        "force_nodes",
+        "requested_destination",
+    ]
     assert list(registry.PRE_FILTERS) == order
     assert [f.name for f in registry.pre_filters()] == order
 

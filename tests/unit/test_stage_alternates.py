@@ -9,7 +9,12 @@ from typing import Any
 from corral.scheduler import registry
 from corral.scheduler.batch import HostBatch
 from corral.scheduler.spec import AllocationRequest, Selection
-from corral.scheduler.stages.alternates import ALLOCATION_REQUEST_VERSION, selection, selections
+from corral.scheduler.stages.alternates import (
+    ALLOCATION_REQUEST_VERSION,
+    alternates,
+    selection,
+    selections,
+)
 from corral.scheduler.stages.rank import Ranked, Ranker, RankMemo, RankSettings
 from corral.scheduler.stages.search import Search
 from tests.unit.scheduler_fixtures import candidate, make_batch, make_conf, make_search, make_spec
@@ -144,3 +149,24 @@ def test_a_batch_without_zones_gives_no_zone() -> None:
     batch = make_batch([{}])
     batch.availability_zone = []
     assert selection(make_search(batch), batch, 0).availability_zone is None
+
+
+def test_alternates_leave_out_every_excluded_host() -> None:
+    batch = hosts([{}] * 5)
+    search = make_search(batch)
+    ranked = ranked_by_free_ram(batch, search)
+    out = alternates(search, ranked, "cell1", {"rp-0", "rp-2"}, 2)
+    assert names(out) == ["host1", "host3"]
+    assert names(alternates(search, ranked, "cell1", {"rp-0"}, 0)) == []
+    assert names(alternates(search, ranked, "cell2", set(), 2)) == []
+
+
+def test_a_rebuild_checks_alternates_need_no_candidate() -> None:
+    batch = hosts([{}] * 3)
+    search = make_search(batch, {p: [] for p in batch.provider_uuid})
+    ranked = ranked_by_free_ram(batch, search)
+    assert names(alternates(search, ranked, "cell1", {"rp-0"}, 2)) == []
+    search.rebuild = True
+    out = alternates(search, ranked, "cell1", {"rp-0"}, 2)
+    assert names(out) == ["host1", "host2"]
+    assert all(s.allocation_request is None for s in out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from corral.placement.consumers import ConsumerSpec
 from corral.scheduler.spec import Flavor, Image, InstanceGroup
-from corral.scheduler.stages.claim import CONSUMER_TYPE, claim_for
+from corral.scheduler.stages.claim import CONSUMER_TYPE, claim_for, merge_allocations
 from tests.unit.scheduler_fixtures import candidate, hints, make_batch, make_spec
 
 FLAVOR = Flavor(
@@ -83,3 +83,25 @@ def test_the_group_from_the_group_hint() -> None:
     batch = make_batch([{}])
     spec = make_spec(scheduler_hints=hints(group="g-2"))
     assert claim_for("i-1", spec, batch, 0, candidate("rp-0")).group == "g-2"
+
+
+def test_a_move_keeps_what_the_consumer_holds_and_adds_the_destination() -> None:
+    # Nova's _move_operation_alloc_request: the source stays as it is; a
+    # provider held already (shared storage) keeps its amounts.
+    held = {"rp-src": {"VCPU": 2, "MEMORY_MB": 2048}, "rp-shared": {"DISK_GB": 20}}
+    wanted = {"rp-dst": {"VCPU": 2, "MEMORY_MB": 2048}, "rp-shared": {"DISK_GB": 40}}
+    merged = merge_allocations(held, wanted)
+    assert merged == {
+        "rp-src": {"VCPU": 2, "MEMORY_MB": 2048},
+        "rp-shared": {"DISK_GB": 20},
+        "rp-dst": {"VCPU": 2, "MEMORY_MB": 2048},
+    }
+    # Copies: neither input is changed through the result.
+    merged["rp-src"]["VCPU"] = 0
+    merged["rp-dst"]["VCPU"] = 0
+    assert held["rp-src"]["VCPU"] == 2 and wanted["rp-dst"]["VCPU"] == 2
+
+
+def test_a_new_consumer_claims_the_candidate_as_it_is() -> None:
+    wanted = {"rp-dst": {"VCPU": 1}}
+    assert merge_allocations({}, wanted) == wanted

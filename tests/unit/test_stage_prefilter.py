@@ -11,6 +11,7 @@ from corral.scheduler.stages.prefilter import (
     ForceHosts,
     ForceNodes,
     IgnoreHosts,
+    RequestedCell,
     RequestedDestination,
     forces_hosts,
     pre_filter,
@@ -29,8 +30,9 @@ def run(spec: RequestSpec, batch: HostBatch | None = None) -> tuple[HostBatch, l
 
 
 def test_pre_filters_in_novas_order() -> None:
-    assert (IgnoreHosts, ForceHosts, ForceNodes, RequestedDestination) == PRE_FILTERS
+    assert (RequestedCell, IgnoreHosts, ForceHosts, ForceNodes, RequestedDestination) == PRE_FILTERS
     assert [f.name for f in registry.pre_filters()] == [
+        "requested_cell",
         "ignore_hosts",
         "force_hosts",
         "force_nodes",
@@ -125,3 +127,15 @@ def test_forces_hosts() -> None:
     assert not forces_hosts(make_spec(requested_destination=Destination(host="host0")))
     assert forces_hosts(make_spec(force_hosts=("host0",)))
     assert forces_hosts(make_spec(force_nodes=("node0",)))
+
+
+def test_a_move_stays_in_its_cell_unless_it_may_cross() -> None:
+    batch = make_batch([{}, {"cell_uuid": "cell2"}, {"cell_uuid": "cell2"}])
+    out, stages = run(make_spec(requested_destination=Destination(cell_uuid="cell2")), batch)
+    assert out.host == ["host1", "host2"]
+    assert [(s.stage, s.reasons) for s in stages] == [
+        ("requested_cell", {"not in the requested cell": 1})
+    ]
+    crossing = Destination(cell_uuid="cell2", allow_cross_cell_move=True)
+    out, stages = run(make_spec(requested_destination=crossing), batch)
+    assert out is batch and stages == []

@@ -68,14 +68,14 @@ def record_placed_in(
 def record_new_in(
     conn: Connection, placed: Sequence[PlacedInstance], groups: dict[str, str]
 ) -> None:
-    """`record_placed_in` for many instances at once, in few statements: those
-    not recorded yet are inserted together, the rest updated one by one;
-    `groups` maps instance uuid to the server group it joins."""
+    """The scheduler's record of where it placed instances, in few
+    statements: those not recorded yet are inserted together; a recorded one
+    (a move: resize, migration, evacuation) is left where it is, as Nova's
+    HostManager keeps an instance on its host until the compute reports the
+    move (update_instance_info, or the Nova database feed). `groups` maps
+    instance uuid to the server group it joins (a member stays one)."""
     now = utcnow()
     known = store.existing_uuids(conn, [i.uuid for i in placed])
-    for instance in placed:
-        if instance.uuid in known:
-            record_placed_in(conn, [instance])
     store.insert_many(conn, [(i.uuid, i.values()) for i in placed if i.uuid not in known], now)
     members: dict[str, list[str]] = {}
     for instance_uuid, group_uuid in groups.items():

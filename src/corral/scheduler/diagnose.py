@@ -45,6 +45,10 @@ class Diagnosis:
 
     def placement_stage(self, search: Search) -> StageReport:
         """Placement's stage, with why each host it offered nothing was left out."""
+        if search.rebuild:
+            # a rebuild check asks Placement nothing: every host it names is kept
+            kept = search.stages[0].hosts_out if search.stages else 0
+            return StageReport(PLACEMENT_STAGE, search.hosts_total, kept)
         if search.request is None:
             return StageReport(PLACEMENT_STAGE, search.hosts_total, 0)
         with self.index.viewing() as view:

@@ -4,9 +4,13 @@ A request goes: admission (corral.scheduler.admission, once, before its
 round) → search (request filters, Placement, the pre-filter) → for each
 instance: rank (host filters, weighers, the pick) → claim → alternates →
 consume, over the same batch. This is Nova's
-SchedulerManager._schedule: when an instance finds no host, the claims of
-the request's earlier instances are given back and NoValidHost says why
-(corral.scheduler.diagnose). Without instance uuids (Nova's legacy callers)
+SchedulerManager._schedule: each instance's claim walks the whole ranking
+until one lands; when an instance finds no host, the claims of the
+request's earlier instances are given back and NoValidHost says why
+(corral.scheduler.diagnose); once every instance is placed, each gets its
+alternates, none of them a host the request chose. A rebuild check
+(`_nova_check_type` rebuild) claims nothing: its answer is the host, or
+NoValidHost. Without instance uuids (Nova's legacy callers)
 hosts are chosen for `spec.num_instances` instances and nothing is claimed.
 
 Rounds (corral.scheduler.rounds) decide several requests over one search
@@ -30,12 +34,19 @@ from corral.scheduler.diagnose import Diagnosis
 from corral.scheduler.filters import HostFilter
 from corral.scheduler.host_cache import HostCache
 from corral.scheduler.request_filters import RequestFilterSettings
-from corral.scheduler.spec import NoValidHost, Selection
-from corral.scheduler.stages.alternates import selections
-from corral.scheduler.stages.claim import INCOMPLETE_CONSUMER, Claimer, ClaimSettings, claim_for
+from corral.scheduler.spec import NoValidHost, RequestSpec, Selection
+from corral.scheduler.stages.alternates import alternates, selection
+from corral.scheduler.stages.claim import (
+    INCOMPLETE_CONSUMER,
+    Claimer,
+    ClaimSettings,
+    ConsumerChanged,
+    Landed,
+    claim_for,
+)
 from corral.scheduler.stages.consume import consume
-from corral.scheduler.stages.rank import Ranker, RankMemo, RankSettings, choices
-from corral.scheduler.stages.search import CandidateSearch, SearchStageSettings
+from corral.scheduler.stages.rank import Ranked, Ranker, RankMemo, RankSettings, choices
+from corral.scheduler.stages.search import CandidateSearch, Search, SearchStageSettings
 from corral.scheduler.weighers import HostWeigher
 from corral.store.database import Database
 
@@ -133,55 +144,74 @@ class Pipeline:
     def decide(
         self, admitted: Admitted, instance_uuids: Sequence[str], return_alternates: bool
     ) -> list[list[Selection]]:
-        """A host per instance, each claimed before the next is ranked."""
+        """A host per instance, each claimed before the next is ranked, then
+        every instance's alternates."""
         search, spec = self.search.run(admitted)
         if search.refusal is not None:
             explanation = self.diagnosis.refused(search)
             raise NoValidHost(explanation.summary(), explanation)
         count = len(instance_uuids) or spec.num_instances
-        max_attempts = self.settings.max_attempts
         memo = RankMemo()
         batch = search.batch
-        claimed: list[str] = []
-        chosen_hosts: set[str] = set()
-        results: list[list[Selection]] = []
+        landed: list[Landed] = []
+        chosen: list[Selection] = []
+        ranked: Ranked | None = None
         try:
             for index in range(count):
                 before = batch
                 ranked = self.ranker.rank(search, batch, spec, index, memo)
                 batch = ranked.batch
                 uuid = instance_uuids[index] if instance_uuids else None
-                row, conflicts = None, 0
-                for attempt, candidate_row in enumerate(choices(search, ranked)):
-                    if uuid is None:
-                        row = candidate_row
-                        break
-                    if attempt >= max_attempts:
-                        break
-                    provider = batch.provider_uuid[candidate_row]
-                    candidate = search.offered[provider][0]
-                    claim = claim_for(uuid, spec, batch, candidate_row, candidate)
-                    if self.claimer.claim(claim):
-                        row = candidate_row
-                        claimed.append(uuid)
-                        break
-                    conflicts += 1
-                    metrics.record_claim_conflict("next_host")
+                row, conflicts = self._place(search, ranked, spec, uuid, landed)
                 if row is None:
                     raise self.diagnosis.no_valid_host(search, before, spec, index, conflicts)
-                results.append(
-                    selections(
-                        search,
-                        ranked,
-                        row,
-                        chosen_hosts,
-                        return_alternates=return_alternates,
-                        max_attempts=max_attempts,
-                    )
-                )
-                chosen_hosts.add(batch.provider_uuid[row])
+                chosen.append(selection(search, batch, row))
                 spec = consume(search, batch, row, spec, uuid)
+            assert ranked is not None
+            wanted = self.settings.max_attempts - 1
+            if not return_alternates or wanted <= 0:
+                return [[s] for s in chosen]
+            if count > 1:
+                # Nova's _get_alternate_hosts sorts the hosts again once the
+                # last instance is consumed, for the request's last index.
+                ranked = self.ranker.rank(search, batch, spec, count - 1, memo)
+            excluded = {s.compute_node_uuid for s in chosen}
+            return [[s, *alternates(search, ranked, s.cell_uuid, excluded, wanted)] for s in chosen]
         except BaseException:
-            self.claimer.give_back(claimed)
+            self.claimer.give_back(landed)
             raise
-        return results
+
+    def _place(
+        self,
+        search: Search,
+        ranked: Ranked,
+        spec: RequestSpec,
+        uuid: str | None,
+        landed: list[Landed],
+    ) -> tuple[int | None, int]:
+        """The row chosen for one instance and the claims lost on the way.
+
+        Nova's SchedulerManager._schedule walks every sorted host until a
+        claim lands (not only `max_attempts` of them). A rebuild check
+        claims nothing and takes the best host, and so does a request
+        without instance uuids (Nova's _legacy_find_hosts).
+        """
+        batch = ranked.batch
+        if search.rebuild:
+            return (ranked.order.head[0] if len(batch) else None), 0
+        conflicts = 0
+        for row in choices(search, ranked):
+            if uuid is None:
+                return row, 0
+            candidate = search.offered[batch.provider_uuid[row]][0]
+            try:
+                got = self.claimer.claim(claim_for(uuid, spec, batch, row, candidate))
+            except ConsumerChanged as exc:
+                # Nova lets AllocationUpdateFailed fail the build or move.
+                raise NoValidHost(str(exc)) from exc
+            if got is not None:
+                landed.append(got)
+                return row, conflicts
+            conflicts += 1
+            metrics.record_claim_conflict("next_host")
+        return None, conflicts

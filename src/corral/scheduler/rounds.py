@@ -9,7 +9,8 @@ the same rank, consume and alternates stages as the one-request path
 (corral.scheduler.pipeline). All their claims are written in one
 transaction in which each claim is accepted or refused on its own; a
 refused request (another process took the room meanwhile) is decided again
-on the one-request path, as are requests for several instances or none.
+on the one-request path, as are requests for several instances or none,
+and rebuild checks (which claim nothing).
 
 The requests of a server group must see each other's hosts, so each group
 is decided by one class or one request per pass; an instance named twice
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 from corral import metrics
 from corral.scheduler.admission import Admitted, group_uuid
+from corral.scheduler.filters.base import request_is_rebuild
 from corral.scheduler.pipeline import Pipeline
 from corral.scheduler.spec import NoValidHost, Selection
 from corral.scheduler.stages.alternates import selections
@@ -44,8 +46,11 @@ class QueuedRequest:
 
     @property
     def uuid(self) -> str | None:
-        """The instance of a single-instance request: those are decided in classes."""
-        return self.uuids[0] if len(self.uuids) == 1 else None
+        """The instance of a single-instance request: those are decided in
+        classes, but for a rebuild check, which claims nothing."""
+        if len(self.uuids) != 1 or request_is_rebuild(self.admitted.spec):
+            return None
+        return self.uuids[0]
 
     def class_key(self, position: int) -> str:
         """Requests with the same key are one equivalence class."""

@@ -1,11 +1,11 @@
 """The alternates stage: the Selections a decision answers with.
 
-Nova's SchedulerManager._get_alternate_hosts / _consume_selected_host: the
-chosen host's Selection first, then up to `[scheduler] max_attempts - 1`
-alternates from the rest of the ranking, in the chosen host's cell, never a
-host already chosen for another instance of the request, each with an
-allocation candidate that still fits (the conductor claims it if the build
-on the chosen host fails).
+Nova's SchedulerManager._get_alternate_hosts: the chosen host's Selection
+first, then up to `[scheduler] max_attempts - 1` alternates from the
+ranking, in the chosen host's cell, never a host chosen for any instance
+of the request (they are worked out once every instance is claimed), each
+with an allocation candidate that still fits (the conductor claims it if
+the build on the chosen host fails).
 """
 
 from __future__ import annotations
@@ -51,21 +51,32 @@ def selections(
     return_alternates: bool,
     max_attempts: int,
 ) -> list[Selection]:
-    """The chosen host's Selection, then its alternates."""
+    """The chosen host's Selection, then its alternates (one instance's request:
+    no host but `row` and those in `chosen_before` is left out)."""
     batch = ranked.batch
     out = [selection(search, batch, row)]
     if not return_alternates:
         return out
-    wanted = max_attempts - 1
-    cell = batch.cell_uuid[row]
+    excluded = {*chosen_before, batch.provider_uuid[row]}
+    return out + alternates(search, ranked, batch.cell_uuid[row], excluded, max_attempts - 1)
+
+
+def alternates(
+    search: Search, ranked: Ranked, cell: str, excluded: Set[str], wanted: int
+) -> list[Selection]:
+    """Nova's _get_alternate_hosts for one chosen host: up to `wanted` hosts
+    of the ranking in `cell`, none of the `excluded` providers (every host
+    the request chose), each with a candidate that still fits. A rebuild
+    check has no candidates, and its alternates need none (Nova's
+    _legacy_find_hosts)."""
+    batch = ranked.batch
+    out: list[Selection] = []
     for alt in ranked.order:
-        if len(out) > wanted:
+        if len(out) >= wanted:
             break
-        if alt == row or batch.cell_uuid[alt] != cell:
+        if batch.cell_uuid[alt] != cell or batch.provider_uuid[alt] in excluded:
             continue
-        if batch.provider_uuid[alt] in chosen_before:
-            continue
-        if search.fitting(batch, alt) is None:
+        if not search.rebuild and search.fitting(batch, alt) is None:
             continue
         out.append(selection(search, batch, alt))
     return out

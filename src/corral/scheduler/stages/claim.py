@@ -8,10 +8,31 @@ transaction, under the providers' row locks, is what guarantees that no
 capacity is handed out twice (corral.placement.allocations); the batch's
 figures the rank stage read are only a shortcut.
 
+As the report client's claim_resources, a claim first reads what the
+consumer holds and its generation (GET /allocations/{consumer}). A consumer
+holding nothing is claimed as a new one (consumer generation null). One
+that holds allocations (an evacuation: the instance still holds its dead
+source host) gets the "doubled-up" allocation of
+_move_operation_alloc_request: everything it holds stays, and the
+candidate's providers it does not hold yet are added; that is written
+under the generation read. A consumer changed between the read and the
+write (the generation moved) fails the request, as Nova lets
+AllocationUpdateFailed fail the build or move: ConsumerChanged. A claim
+refused for room or a provider race (after `allocation_conflict_retry_count`
+attempts) only refuses the host, and the next one is tried.
+
+The instance record is written only for an instance corral does not know
+yet (its own placements count for affinity before any compute reports
+them). A known instance (a move) stays on its host: Nova's HostManager
+learns of a move from the compute's update_instance_info casts or, here,
+the Nova database feed, not from the scheduling decision.
+
 A round's claims go in one transaction in which each claim is accepted or
 refused on its own (corral.placement.batched_claims). A request that failed
 part-way gives back what its earlier instances claimed (Nova's
-_cleanup_allocations).
+_cleanup_allocations); a consumer that held allocations before its claim
+gets those back rather than losing everything, so a failed request never
+drops what a moving instance holds on its source.
 """
 
 from __future__ import annotations
@@ -29,17 +50,23 @@ from corral.compute.instances import (
     PlacedInstance,
     delete_instance,
     record_new_in,
-    record_placed_in,
 )
-from corral.errors import Conflict, NotFound
+from corral.errors import ConcurrentUpdate, Conflict, NotFound
 from corral.placement import consumers
-from corral.placement.allocations import ConsumerWrite, replace_in, run_write
+from corral.placement.allocations import (
+    ConsumerWrite,
+    ProviderConflict,
+    consumer_allocations,
+    replace_in,
+    run_write,
+)
 from corral.placement.batched_claims import BatchOutcome, ConsumerExists, claim_each_in
 from corral.placement.candidates import Candidate
 from corral.placement.consumers import ConsumerSpec, Defaults, Owner
 from corral.scheduler.admission import group_uuid
 from corral.scheduler.batch import HostBatch
 from corral.scheduler.spec import RequestSpec
+from corral.store import consumers as consumer_store
 from corral.store.database import Database
 
 LOG = logging.getLogger("corral.scheduler")
@@ -106,6 +133,40 @@ def claim_for(
     return Claim(write, placed, group_uuid(spec))
 
 
+Allocations = dict[str, dict[str, int]]
+
+
+class ConsumerChanged(Exception):
+    """Nova's AllocationUpdateFailed: the consumer changed between the read
+    of its allocations and the claim's write."""
+
+    def __init__(self, uuid: str, detail: str) -> None:
+        super().__init__(
+            f"Failed to update allocations for consumer {uuid}. Error: another process "
+            f"changed the consumer after the scheduler read it during the claim ({detail})"
+        )
+        self.uuid = uuid
+
+
+@dataclass(frozen=True, slots=True)
+class Landed:
+    """A claim that was written: what its consumer held before (empty: a new one)."""
+
+    uuid: str
+    held_before: Allocations
+
+
+def merge_allocations(held: Allocations, wanted: Allocations) -> Allocations:
+    """Nova's report._move_operation_alloc_request: what the consumer holds,
+    plus the wanted allocations of every provider it does not hold yet (a
+    provider it holds already, shared storage say, keeps its amounts)."""
+    merged = {rp: dict(res) for rp, res in held.items()}
+    for rp, res in wanted.items():
+        if rp not in merged:
+            merged[rp] = dict(res)
+    return merged
+
+
 class Claimer:
     """Writes claims; thread-safe."""
 
@@ -130,20 +191,58 @@ class Claimer:
                 self._owner_cache[key] = owner
         return {spec.uuid: owner}
 
-    def claim(self, claim: Claim) -> bool:
-        """Claim in a transaction of its own: False when the host was full by then."""
-        owners = self._owners(claim.write.consumer)
+    def held(self, uuid: str) -> tuple[Allocations, int | None]:
+        """What the consumer holds and its generation (None: it holds nothing),
+        as the report client's GET /allocations/{consumer} reads them."""
+        current = consumer_allocations(self.db, uuid)
+        if not current.allocations:
+            return {}, None
+        held = {rp: dict(part.resources) for rp, part in current.allocations.items()}
+        return held, current.generation
+
+    def claim(self, claim: Claim) -> Landed | None:
+        """Claim in a transaction of its own (merged with what the consumer
+        holds): None when the host was full by then or a provider race was
+        lost every time; ConsumerChanged when the consumer changed meanwhile."""
+        held, generation = self.held(claim.uuid)
+        spec = claim.write.consumer
+        consumer = ConsumerSpec(
+            uuid=spec.uuid,
+            project_id=spec.project_id,
+            user_id=spec.user_id,
+            consumer_type=spec.consumer_type,
+            # null for a new consumer, as Nova's scheduler claims with
+            generation=generation,
+            check_generation=True,
+        )
+        allocations = merge_allocations(held, claim.write.allocations)
+        write = ConsumerWrite(consumer, allocations)
+        owners = self._owners(consumer)
 
         def work(conn: Connection) -> None:
-            replace_in(conn, [claim.write], owners)
-            record_placed_in(conn, [claim.placed], claim.group)
+            replace_in(conn, [write], owners)
+            group = {claim.uuid: claim.group} if claim.group is not None else {}
+            record_new_in(conn, [claim.placed], group)
 
         try:
             run_write(self.db, self.settings.claim_retries, work)
+        except ProviderConflict as exc:
+            LOG.info("claim of %s on %s lost its race: %s", claim.uuid, claim.placed.host, exc)
+            return None
+        except ConcurrentUpdate as exc:
+            # A consumer generation conflict (a provider one is ProviderConflict).
+            raise ConsumerChanged(claim.uuid, str(exc)) from exc
         except (Conflict, NotFound) as exc:
             LOG.info("claim of %s on %s refused: %s", claim.uuid, claim.placed.host, exc)
-            return False
-        return True
+            return None
+        if held:
+            LOG.info(
+                "claim of %s doubled up its allocations: held %s, added %s",
+                claim.uuid,
+                sorted(held),
+                sorted(set(allocations) - set(held)),
+            )
+        return Landed(claim.uuid, held)
 
     def claim_each(self, claims: Sequence[Claim]) -> set[str]:
         """A round's claims and instance records in one transaction, each
@@ -178,12 +277,33 @@ class Claimer:
                 metrics.record_claim_conflict("next_host")
         return set(outcome.accepted)
 
-    def give_back(self, uuids: Sequence[str]) -> None:
-        """Nova's _cleanup_allocations: a request that failed part-way keeps nothing."""
-        for uuid in uuids:
+    def give_back(self, landed: Sequence[Landed]) -> None:
+        """Nova's _cleanup_allocations: a request that failed part-way keeps
+        nothing it claimed. A new consumer loses its allocations and its
+        record; one that held allocations before (a move) is put back to them."""
+        for claim in landed:
             try:
-                delete_instance(self.db, uuid)
+                if claim.held_before:
+                    self._restore(claim)
+                else:
+                    delete_instance(self.db, claim.uuid)
             except NotFound:
                 continue
             except Exception:
-                LOG.exception("could not give back the claim of instance %s", uuid)
+                LOG.exception("could not give back the claim of instance %s", claim.uuid)
+
+    def _restore(self, claim: Landed) -> None:
+        """Write back what the consumer held before its claim; giving back
+        cannot over-commit (its old amounts fitted, or leave it no fuller)."""
+        consumer = ConsumerSpec(uuid=claim.uuid)
+        with self.db.read() as conn:
+            row = consumer_store.get_by_uuids(conn, [claim.uuid]).get(claim.uuid)
+        if row is None:
+            return
+        write = ConsumerWrite(consumer, {rp: dict(r) for rp, r in claim.held_before.items()})
+        owner = Owner(row.project_id, row.user_id, row.consumer_type_id)
+        run_write(
+            self.db,
+            self.settings.claim_retries,
+            lambda conn: replace_in(conn, [write], {claim.uuid: owner}),
+        )

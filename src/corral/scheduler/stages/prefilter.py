@@ -1,6 +1,9 @@
 """Nova HostManager's pre-filter, as ordinary filters that always run first.
 
-nova.scheduler.host_manager.HostManager.get_filtered_hosts strips
+nova.scheduler.host_manager.HostManager.get_host_states_by_uuids keeps
+only the hosts of the requested destination's cell, unless the move may
+cross cells (`allow_cross_cell_move`): hosts of other cells are never host
+states, so they are neither chosen nor alternates. Its get_filtered_hosts strips
 `ignore_hosts`, then keeps only `force_hosts` and `force_nodes` (when any of
 them is left, the host filters do not run at all), and
 FilterScheduler keeps only the requested destination's host and node
@@ -28,6 +31,28 @@ from corral.scheduler.spec import RequestSpec
 def _matches(values: Sequence[str], wanted: Sequence[str]) -> Mask:
     lowered = {w.lower() for w in wanted}
     return np.fromiter((v.lower() in lowered for v in values), dtype=np.bool_, count=len(values))
+
+
+class RequestedCell(PreFilter):
+    """RequestSpec.requested_destination.cell: a move stays in its cell
+    unless `allow_cross_cell_move` (Nova's get_host_states_by_uuids)."""
+
+    name = "requested_cell"
+    reason = "not in the requested cell"
+
+    def applies(self, spec: RequestSpec) -> bool:
+        destination = spec.requested_destination
+        return (
+            destination is not None
+            and destination.cell_uuid is not None
+            and not destination.allow_cross_cell_move
+        )
+
+    def host_mask(self, batch: HostBatch, spec: RequestSpec) -> Mask:
+        destination = spec.requested_destination
+        assert destination is not None and destination.cell_uuid is not None
+        cell = destination.cell_uuid
+        return np.fromiter((c == cell for c in batch.cell_uuid), dtype=np.bool_, count=len(batch))
 
 
 class IgnoreHosts(PreFilter):
@@ -90,8 +115,10 @@ class RequestedDestination(PreFilter):
         return keep
 
 
-# Nova's order: ignored hosts first, then the forced ones, then the destination.
+# Nova's order: the cell (the host states fetched), then ignored hosts, then
+# the forced ones, then the destination.
 PRE_FILTERS: tuple[type[PreFilter], ...] = (
+    RequestedCell,
     IgnoreHosts,
     ForceHosts,
     ForceNodes,

@@ -8,13 +8,24 @@ Nova's SchedulerManager.select_destinations up to the host filters:
    with the request filters' aggregates and traits, the requested
    destination's aggregates, and `in_tree` when the destination is one node;
 3. GET /allocation_candidates answers from the in-memory index, up to
-   `[scheduler] max_placement_results` (no limit when hosts are forced, as
-   Nova asks then); when `hw:cpu_policy=dedicated` was asked as PCPU, a
-   second query asking VCPU adds its candidates after the PCPU ones (Nova's
-   fallback for hosts still on vcpu_pin_set, unless `[workarounds]
-   disable_fallback_pcpu_query`);
+   `[scheduler] max_placement_results`. As nova.scheduler.utils
+   resources_from_request_spec sets `res_req._limit = None`, there is no
+   limit when hosts are forced, when the request has a `group`,
+   `same_host` or `different_host` hint (the group's or the named
+   instances' host must not be cut off), or when the requested destination
+   host has several nodes (`in_tree` can name one only). When
+   `hw:cpu_policy=dedicated` was asked as PCPU, a second query asking VCPU
+   adds its candidates after the PCPU ones (Nova's fallback for hosts still
+   on vcpu_pin_set, unless `[workarounds] disable_fallback_pcpu_query`);
 4. the compute hosts of the candidates become one HostBatch, and the
    pre-filter (corral.scheduler.stages.prefilter) narrows it.
+
+A rebuild with a new image (`_nova_check_type == ['rebuild']`) skips 1-3, as
+Nova's SchedulerManager.select_destinations does (`if not is_rebuild`): no
+request filter, no Placement query (the instance's own usage would count
+twice), and so no allocation candidate. The batch is the compute hosts the
+request names (the instance's host and node, which Nova's compute API
+forces), or every host, and only the filters with RUN_ON_REBUILD judge it.
 
 The index and the host cache are caught up with the store in the same read
 transaction first, so whatever was committed before the search counts (a
@@ -34,7 +45,7 @@ from corral.placement.request import CandidateRequest, RequestWideParams
 from corral.scheduler.admission import Admitted, current_group
 from corral.scheduler.batch import HostBatch
 from corral.scheduler.explain import StageReport
-from corral.scheduler.filters.base import PreFilter
+from corral.scheduler.filters.base import PreFilter, request_is_rebuild
 from corral.scheduler.host_cache import HostCache
 from corral.scheduler.offers import offers_by_root
 from corral.scheduler.request_filters import (
@@ -48,6 +59,26 @@ from corral.scheduler.spec import RequestSpec
 from corral.scheduler.stages.prefilter import forces_hosts, pre_filter
 
 PLACEMENT_STAGE = "placement"
+# Nova's resources_from_request_spec: these hints lift the a_c limit.
+UNLIMITED_HINTS = ("group", "same_host", "different_host")
+
+
+def check_type(spec: RequestSpec) -> bool:
+    """Whether the spec carries Nova's `_nova_check_type` hint: then forced
+    hosts still go through the host filters (HostManager.get_filtered_hosts)."""
+    return bool(spec.scheduler_hints.get("_nova_check_type"))
+
+
+def unlimited(spec: RequestSpec, destination_providers: Sequence[str]) -> bool:
+    """Whether the Placement query goes without `max_placement_results`
+    (Nova's `res_req._limit = None`)."""
+    if forces_hosts(spec) or len(destination_providers) > 1:
+        return True
+    # The RPC door always carries the group as the `group` hint, as Nova's
+    # compute API sets it; the HTTP door may name only the instance group.
+    return spec.instance_group is not None or any(
+        h in spec.scheduler_hints for h in UNLIMITED_HINTS
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +104,11 @@ class Search:
     stages: list[StageReport]
     # when set, nothing was searched: why
     refusal: str | None = None
-    # hosts the spec forces (Nova's force_hosts/force_nodes): host filters do not run
+    # hosts the spec forces (Nova's force_hosts/force_nodes) and no check type:
+    # host filters do not run
     forced: bool = False
+    # a rebuild check (Nova's _nova_check_type rebuild): no candidates, no claim
+    rebuild: bool = False
 
     def fitting(self, batch: HostBatch, row: int) -> Candidate | None:
         """The host's first candidate that still fits by the batch's figures."""
@@ -118,6 +152,8 @@ class CandidateSearch:
     def run(self, admitted: Admitted) -> tuple[Search, RequestSpec]:
         """The search for an admitted request, and its spec with the server
         group as it stands now."""
+        if request_is_rebuild(admitted.spec):
+            return self._rebuild(admitted)
         settings = SearchSettings(
             randomize=self.settings.randomize_candidates,
             rng=random.Random(self._rng.random()),
@@ -155,6 +191,36 @@ class CandidateSearch:
                 _merge_offers(offered, offers_by_root(view, fallback))
             batch = self.hosts.batch_for(list(offered), view)
         hosts_total = self.hosts.stats().nodes
+        return self._finish(spec, request, narrowing, batch, offered, hosts_total, truncated)
+
+    def _rebuild(self, admitted: Admitted) -> tuple[Search, RequestSpec]:
+        """Nova's rebuild check: the hosts the request names, no Placement query."""
+        with self.index.session() as (conn, view):
+            self.hosts.catch_up(conn)
+            spec = current_group(self.hosts, admitted.spec)
+            if admitted.refusal is not None:
+                empty = self.hosts.batch_for([], view)
+                search = Search(None, Narrowing(), empty, {}, 0, False, [], admitted.refusal)
+                return search, spec
+            providers = list(admitted.destination_providers or self.hosts.all_provider_uuids())
+            batch = self.hosts.batch_for(providers, view)
+        offered: dict[str, Sequence[Candidate]] = {p: () for p in batch.provider_uuid}
+        hosts_total = self.hosts.stats().nodes
+        search, spec = self._finish(spec, None, Narrowing(), batch, offered, hosts_total, False)
+        search.rebuild = True
+        return search, spec
+
+    def _finish(
+        self,
+        spec: RequestSpec,
+        request: CandidateRequest | None,
+        narrowing: Narrowing,
+        batch: HostBatch,
+        offered: dict[str, Sequence[Candidate]],
+        hosts_total: int,
+        truncated: bool,
+    ) -> tuple[Search, RequestSpec]:
+        """The search over `batch`, pre-filtered."""
         if self._judges_candidates:
             batch.candidate_mappings = [
                 tuple({k: tuple(v) for k, v in c.mappings.items()} for c in offered[p])
@@ -163,7 +229,7 @@ class CandidateSearch:
         stages = [StageReport(PLACEMENT_STAGE, hosts_total, len(batch))]
         batch = pre_filter(self.prefilters, batch, spec, stages)
         search = Search(request, narrowing, batch, offered, hosts_total, truncated, stages)
-        search.forced = forces_hosts(spec) and len(batch) > 0
+        search.forced = forces_hosts(spec) and not check_type(spec) and len(batch) > 0
         return search, spec
 
     def _candidate_request(
@@ -188,7 +254,9 @@ class CandidateSearch:
                 root.in_tree = admitted.destination_providers[0]
         rlp = spec.request_level_params
         params = RequestWideParams(
-            limit=None if forces_hosts(spec) else self.settings.max_placement_results,
+            limit=None
+            if unlimited(spec, admitted.destination_providers)
+            else self.settings.max_placement_results,
             group_policy=draft.group_policy,
             root_required=rlp.root_required | frozenset(narrowing.root_required),
             root_forbidden=rlp.root_forbidden | frozenset(narrowing.root_forbidden),
