@@ -359,7 +359,11 @@ class NovaCloud:
         )
         self._spawn(
             "placement-api",
-            [str(self.placement_python), str(NOVA_SIDE / "placement_api.py"), str(self.corral_port)],
+            [
+                str(self.placement_python),
+                str(NOVA_SIDE / "placement_api.py"),
+                str(self.corral_port),
+            ],
             env={"OS_PLACEMENT_CONFIG_DIR": str(conf_dir)},
         )
         wait_for("upstream Placement", self._placement_up, 120)

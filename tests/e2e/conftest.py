@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from bench.candidates import upstream_venv
+
 from tests.conftest import NOVA_VENV, _service_missing, with_db_drivers
 from tests.e2e.cloud import NovaCloud
 

@@ -11,7 +11,7 @@ from wsgiref import simple_server
 
 
 class QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
