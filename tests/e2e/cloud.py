@@ -122,12 +122,16 @@ class NovaCloud:
         *,
         stack: str = "corral",
         placement_python: Path | None = None,
+        compute_driver: str = "fake.MediumFakeDriver",
+        debug: bool = True,
     ) -> None:
         if stack not in ("corral", "upstream"):
             raise ValueError(f"stack must be corral or upstream, not {stack!r}")
         if stack == "upstream" and placement_python is None:
             raise ValueError("stack='upstream' needs placement_python")
         self.stack = stack
+        self.compute_driver = compute_driver
+        self.debug = debug
         self.placement_python = placement_python
         self.workdir = workdir
         self.logs = workdir / "logs"
@@ -136,7 +140,9 @@ class NovaCloud:
         self.nova_bin = nova_python.parent
         self.tag = uuid.uuid4().hex[:8]
         self.vhost = f"corral_e2e_{self.tag}"
-        self.dbs = {name: f"nova_{name}_e2e_{self.tag}" for name in ("api", "cell0", "cell1")}
+        self.dbs = {
+            name: f"nova_{name}_e2e_{self.tag}" for name in ("api", "cell0", "cell1", "placement")
+        }
         self.computes = [f"e2e-compute-{i + 1}" for i in range(computes)]
         self.corral_port = free_port()
         self.nova_port = free_port()
@@ -235,12 +241,12 @@ class NovaCloud:
         (self.workdir / "nova.conf").write_text(
             "[DEFAULT]\n"
             f"transport_url = {RABBIT}{self.vhost}\n"
-            "compute_driver = fake.MediumFakeDriver\n"
+            f"compute_driver = {self.compute_driver}\n"
             f"state_path = {state}\n"
             "my_ip = 127.0.0.1\n"
             "report_interval = 5\n"
             "service_down_time = 30\n"
-            "debug = true\n"
+            f"debug = {str(self.debug).lower()}\n"
             "[api]\nauth_strategy = keystone\n"
             f"[wsgi]\napi_paste_config = {self.workdir / 'api-paste.ini'}\n"
             f"[api_database]\nconnection = {MYSQL_ADMIN}{self.dbs['api']}\n"

@@ -121,6 +121,7 @@ class NovaFeed:
         self._logged_skips: dict[str, str] = {}
         self._cell_errors: dict[str, str] = {}  # cell uuid -> the error last logged
         self._stop = threading.Event()
+        self._last_summary: tuple[int, int, int, int] | None = None
         self._thread: threading.Thread | None = None
         self.refreshes = 0
         self.last: RefreshResult | None = None
@@ -184,8 +185,13 @@ class NovaFeed:
                 return RefreshResult(ran=False)
             result = self._refresh()
         result.seconds = time.perf_counter() - started
+        # Heartbeats make almost every refresh write something; INFO only when
+        # what the cloud holds changes, so a steady cloud logs nothing.
+        summary = (result.cells, result.hosts, result.instances, len(result.skipped))
+        changed = summary != self._last_summary
+        self._last_summary = summary
         LOG.log(
-            logging.INFO if result.writes else logging.DEBUG,
+            logging.INFO if changed else logging.DEBUG,
             "Nova feed: %d cell(s), %d host(s), %d instance(s) read in %.3f s; %d write(s)",
             result.cells,
             result.hosts,
