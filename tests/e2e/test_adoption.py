@@ -10,7 +10,13 @@ new ones are booted on corral, and Nova's own audit finds nothing orphaned.
 from __future__ import annotations
 
 from tests.e2e.cloud import NovaCloud, Operator, wait_for
-from tests.e2e.test_nova_cloud import BUILD_TIMEOUT_S, boot, hosts_of, servers, settled
+from tests.e2e.test_nova_cloud import (
+    boot,
+    delete_everything_and_audit,
+    hosts_of,
+    servers,
+    settled,
+)
 
 
 def test_adopt_a_running_cloud(upstream_cloud: NovaCloud) -> None:
@@ -45,15 +51,4 @@ def test_adopt_a_running_cloud(upstream_cloud: NovaCloud) -> None:
     for host, count in everyone.items():
         assert usages[host] == {"VCPU": count, "MEMORY_MB": 512 * count, "DISK_GB": count}
 
-    for server in servers(admin):
-        admin.call("compute.delete_server", server["id"])
-    wait_for("every server deleted", lambda: not servers(admin), BUILD_TIMEOUT_S, 2)
-    wait_for(
-        "every provider's usage back to zero",
-        lambda: all(not any(u.values()) for u in cloud.usages().values()),
-        60,
-        1,
-    )
-    audit = cloud.nova_manage("placement", "audit", "--verbose", check=False)
-    assert audit.returncode == 0, audit.stdout + audit.stderr
-    cloud.check_alive()
+    delete_everything_and_audit(cloud, admin)

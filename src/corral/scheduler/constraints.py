@@ -372,16 +372,20 @@ def vpmem_resources(specs: Specs) -> dict[str, int]:
     return out
 
 
-def packed_virtqueue(specs: Specs, props: Props) -> bool:
-    """get_packed_virtqueue_constraint."""
-    flavor_raw, image_raw = flavor_image("virtio_packed_ring", specs, props)
+def _agreeing_flag(name: str, specs: Specs, props: Props) -> bool:
+    """A boolean asked by the flavor (`hw:NAME`) or the image (`hw_NAME`); the
+    two may not disagree (Nova's constraint getters raise then)."""
+    flavor_raw, image_raw = flavor_image(name, specs, props)
     flavor_value = _optional_flag(flavor_raw)
     image_value = _optional_flag(image_raw)
-    if image_value is not None and flavor_value is not None and image_value != flavor_value:
-        raise ConstraintError(
-            "Flavor hw:virtio_packed_ring conflicts with the image's hw_virtio_packed_ring"
-        )
+    if flavor_value is not None and image_value is not None and flavor_value != image_value:
+        raise ConstraintError(f"Flavor hw:{name} conflicts with the image's hw_{name}")
     return bool(flavor_value or image_value)
+
+
+def packed_virtqueue(specs: Specs, props: Props) -> bool:
+    """get_packed_virtqueue_constraint."""
+    return _agreeing_flag("virtio_packed_ring", specs, props)
 
 
 def sound_model(specs: Specs, props: Props) -> str | None:
@@ -396,14 +400,7 @@ def sound_model(specs: Specs, props: Props) -> str | None:
 
 def ephemeral_encryption(specs: Specs, props: Props) -> bool:
     """get_ephemeral_encryption_constraint."""
-    flavor_raw, image_raw = flavor_image("ephemeral_encryption", specs, props)
-    flavor_value = _optional_flag(flavor_raw)
-    image_value = _optional_flag(image_raw)
-    if flavor_value is not None and image_value is not None and flavor_value != image_value:
-        raise ConstraintError(
-            "Flavor hw:ephemeral_encryption conflicts with the image's hw_ephemeral_encryption"
-        )
-    return bool(flavor_value or image_value)
+    return _agreeing_flag("ephemeral_encryption", specs, props)
 
 
 def ephemeral_encryption_format(specs: Specs, props: Props) -> str | None:

@@ -1,23 +1,12 @@
-"""nova-api (osapi_compute) served on 127.0.0.1:PORT by a threading WSGI server.
+"""nova-api (osapi_compute) on 127.0.0.1:PORT.
 
-Nova 34 ships the compute API only as a WSGI application
-(nova.wsgi.osapi_compute); production runs it under uWSGI or mod_wsgi. The
-test cloud serves it with the standard library's WSGI server, one thread per
-request. Usage: python nova_api.py PORT (with OS_NOVA_CONFIG_DIR set).
+Usage: python nova_api.py PORT, with OS_NOVA_CONFIG_DIR (and
+OS_NOVA_CONFIG_FILES) set as Nova's WSGI application reads them.
 """
 
-import socketserver
 import sys
-from wsgiref import simple_server
 
-
-class QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # nova's request_log middleware logs every request already
-
-
-class ThreadingServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
-    daemon_threads = True
+from wsgi_server import serve
 
 
 def main() -> None:
@@ -26,11 +15,7 @@ def main() -> None:
     sys.argv = sys.argv[:1]
     from nova.wsgi.osapi_compute import application
 
-    server = simple_server.make_server(
-        "127.0.0.1", port, application, server_class=ThreadingServer, handler_class=QuietHandler
-    )
-    print(f"nova-api listening on 127.0.0.1:{port}", flush=True)
-    server.serve_forever()
+    serve("nova-api", port, application)
 
 
 if __name__ == "__main__":
