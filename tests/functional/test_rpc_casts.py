@@ -94,6 +94,22 @@ def test_instance_info(database: Database) -> None:
     assert ep.refused == 0
 
 
+def test_instance_casts_ignored_without_track_instance_changes(database: Database) -> None:
+    """[filter_scheduler] track_instance_changes = False: Nova's HostManager keeps
+    no instance map then, and corral drops the computes' instance casts."""
+    ep = SchedulerEndpoint(
+        scheduler=None, db=database, max_message_bytes=4 * 1024 * 1024, track_instance_changes=False
+    )
+    ep.update_instance_info(CTXT, host_name="compute-1", instance_info=fixture("instance_list"))
+    ep.sync_instance_info(CTXT, host_name="compute-1", instance_uuids=[INSTANCE_UUID])
+    ep.delete_instance_info(CTXT, host_name="compute-1", instance_uuid=INSTANCE_UUID)
+    assert instance_row(database, INSTANCE_UUID) is None
+    assert (ep.ignored, ep.refused) == (3, 0)
+    # Aggregates are not instance changes: they still apply.
+    ep.update_aggregates(CTXT, aggregates=fixture("aggregate_list"))
+    assert len(aggregate_rows(database)) == 1
+
+
 def test_sync_instance_info_forgets_what_the_host_no_longer_runs(database: Database) -> None:
     now = utcnow()
     kept, gone = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"

@@ -331,3 +331,25 @@ def test_routed_networks_option_warns_that_it_is_not_applied(tmp_path: Path) -> 
     assert plan is not None
     assert [p.severity for p in problems] == ["warning"]
     assert "does not apply Nova's routed_networks_filter" in problems[0].message
+
+
+def test_untracked_instances_without_nova_databases_warn(tmp_path: Path) -> None:
+    conf = tmp_path / "corral.conf"
+    conf.write_text("[filter_scheduler]\ntrack_instance_changes = false\n")
+    conf.chmod(0o600)
+    plan, problems = prepare(
+        ServeOptions(source=ConfigSource(files=(str(conf),))), cap=CAP, names=NAMES
+    )
+    assert plan is not None
+    assert [p.severity for p in problems] == ["warning"]
+    assert "know only the instances corral placed itself" in problems[0].message
+    # With Nova's databases read, instances come from there: nothing to say.
+    conf.write_text(
+        "[filter_scheduler]\ntrack_instance_changes = false\n"
+        "[api_database]\nconnection = mysql+pymysql://corral@db.example.com/nova_api\n"
+    )
+    plan, problems = prepare(
+        ServeOptions(source=ConfigSource(files=(str(conf),))), cap=CAP, names=NAMES
+    )
+    assert plan is not None
+    assert not [p for p in problems if "track_instance_changes" in p.message]

@@ -206,7 +206,10 @@ FILTER_SCHEDULER_OPTS = [
     cfg.BoolOpt(
         "track_instance_changes",
         default=True,
-        help="Accept instance info updates from computes (used by the affinity filters).",
+        help="Apply the instance casts of the computes (update_instance_info, "
+        "delete_instance_info, sync_instance_info) to the instance map the affinity "
+        "filters and weighers read. False, as in Nova: they are dropped, and instances "
+        "come from Nova's databases ([api_database] connection) and corral's own claims.",
     ),
     cfg.MultiStrOpt(
         "available_filters",
@@ -315,11 +318,6 @@ FILTER_SCHEDULER_OPTS = [
         default=".",
         max_length=16,
         help="AggregateImagePropertiesIsolation: namespace separator.",
-    ),
-    cfg.BoolOpt(
-        "pci_in_placement",
-        default=False,
-        help="PCI devices are tracked as Placement inventories.",
     ),
 ]
 

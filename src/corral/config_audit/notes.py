@@ -49,6 +49,9 @@ IGNORED: dict[Key, str] = {
     ("DEFAULT", "scheduler_max_attempts"): "old name: use [scheduler] max_attempts",
     ("DEFAULT", "scheduler_topic"): "old name: use [scheduler] topic",
     ("database", "connection"): "Nova's cell database; corral uses [placement_database] connection",
+    ("filter_scheduler", "pci_in_placement"): "read by nova-api and nova-conductor, which put "
+    "the PCI request groups into the RequestSpec; nova-scheduler does not read it, and "
+    "corral schedules the groups the RequestSpec carries",
 }
 
 IGNORED_SECTIONS: dict[str, str] = {

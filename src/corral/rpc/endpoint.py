@@ -68,6 +68,11 @@ class SchedulerEndpoint:
 
     `expected` wraps an exception the caller should get without the server
     logging it as a failure (oslo_messaging.ExpectedException in the server).
+
+    With `track_instance_changes` false (Nova's [filter_scheduler] option),
+    the computes' instance casts are dropped unread, as nova-scheduler's
+    HostManager then keeps no instance map of its own and reads each host's
+    instances from the cell database (corral's Nova feed does that).
     """
 
     def __init__(
@@ -76,6 +81,7 @@ class SchedulerEndpoint:
         scheduler: Scheduler | None,
         db: Database | None,
         max_message_bytes: int,
+        track_instance_changes: bool = True,
         target: object = None,
         expected: Callable[[], Exception] | None = None,
     ) -> None:
@@ -83,6 +89,8 @@ class SchedulerEndpoint:
         self._scheduler = scheduler
         self._db = db
         self._max_bytes = max_message_bytes
+        self._track_instances = track_instance_changes
+        self.ignored = 0  # instance casts dropped (track_instance_changes off)
         self._expected = expected
         self.refused = 0  # messages refused; for tests and the log
 
@@ -179,6 +187,15 @@ class SchedulerEndpoint:
         except InvalidMessage as exc:
             self._refuse(method, exc, ctxt)
 
+    def _apply_instance_cast(
+        self, method: str, ctxt: object, args: dict[str, Any], apply: Callable[[], None]
+    ) -> None:
+        if not self._track_instances:
+            self.ignored += 1
+            LOG.debug("%s ignored: [filter_scheduler] track_instance_changes is off", method)
+            return
+        self._apply(method, ctxt, args, apply)
+
     def _store(self) -> Database:
         if self._db is None:
             raise RuntimeError("this corral worker has no database")
@@ -217,7 +234,7 @@ class SchedulerEndpoint:
             LOG.debug("%d instance(s) reported on %s", len(decoded), host)
 
         args = {"host_name": host_name, "instance_info": instance_info, **unexpected}
-        self._apply("update_instance_info", ctxt, args, apply)
+        self._apply_instance_cast("update_instance_info", ctxt, args, apply)
 
     def delete_instance_info(
         self,
@@ -233,7 +250,7 @@ class SchedulerEndpoint:
             compute_reports.delete_instance(self._store(), host, uuid)
 
         args = {"host_name": host_name, "instance_uuid": instance_uuid, **unexpected}
-        self._apply("delete_instance_info", ctxt, args, apply)
+        self._apply_instance_cast("delete_instance_info", ctxt, args, apply)
 
     def sync_instance_info(
         self,
@@ -257,4 +274,4 @@ class SchedulerEndpoint:
                 )
 
         args = {"host_name": host_name, "instance_uuids": instance_uuids, **unexpected}
-        self._apply("sync_instance_info", ctxt, args, apply)
+        self._apply_instance_cast("sync_instance_info", ctxt, args, apply)

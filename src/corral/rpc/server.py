@@ -37,6 +37,8 @@ class ServerSettings:
     exchange: str
     max_message_bytes: int
     threads: int
+    # [filter_scheduler] track_instance_changes: apply the computes' instance casts.
+    track_instance_changes: bool = True
 
 
 @dataclass
@@ -85,6 +87,7 @@ def start_server(
         scheduler=scheduler,
         db=db,
         max_message_bytes=settings.max_message_bytes,
+        track_instance_changes=settings.track_instance_changes,
         target=messaging.Target(version=API_VERSION),
         expected=messaging.ExpectedException,
     )

@@ -92,6 +92,7 @@ def run_rpc_worker(spec: RpcWorkerSpec) -> None:
         exchange=conf.control_exchange,
         max_message_bytes=conf.scheduler.max_rpc_message_bytes,
         threads=conf.executor_thread_pool_size,
+        track_instance_changes=conf.filter_scheduler.track_instance_changes,
     )
     try:
         server = start_server(settings, scheduler=scheduler, db=db)

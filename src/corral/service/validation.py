@@ -354,6 +354,15 @@ class Validator:
                 "apply Nova's routed_networks_filter (it needs Neutron's segments); hosts "
                 "are not restricted to the requested networks' segments",
             )
+        tracked = self.values.get(("filter_scheduler", "track_instance_changes"))
+        if tracked is False and not self.values.get(("api_database", "connection")):
+            self.warn(
+                "[filter_scheduler] track_instance_changes",
+                "[filter_scheduler] track_instance_changes = False without [api_database] "
+                "connection: the computes' instance casts are dropped and Nova's databases "
+                "are not read, so the affinity filters know only the instances corral "
+                "placed itself",
+            )
 
     def check_unknown_keys(self) -> None:
         if self.raw.get("DEFAULT", {}).get("config_source"):
