@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -159,6 +160,8 @@ def main() -> None:
     parser.add_argument("--stacks", default="corral,upstream")
     parser.add_argument("--keep", action="store_true", help="keep each cloud's logs")
     args = parser.parse_args()
+    # A SIGTERM unwinds like Ctrl-C, so each cloud's processes are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = [int(n) for n in args.servers.split(",")]
     stacks = args.stacks.split(",")
     table = {stack: run_stack(stack, sizes, args) for stack in stacks}
