@@ -399,6 +399,25 @@ def no_limits_selection() -> objects.Selection:
     )
 
 
+def numa_limits_selection() -> objects.Selection:
+    """A Selection from a HostState NUMATopologyFilter passed: its limits hold
+    NUMATopologyLimits (the host's ratios, the request's network metadata)."""
+    limits = objects.NUMATopologyLimits(cpu_allocation_ratio=4.0, ram_allocation_ratio=1.5)
+    limits.network_metadata = objects.NetworkMetadata(
+        physnets={"physnet2", "physnet1"}, tunneled=True
+    )
+    return objects.Selection(
+        compute_node_uuid=NODE_UUID,
+        service_host="compute-1",
+        nodename="compute-1.example.org",
+        cell_uuid=CELL_UUID,
+        limits=objects.SchedulerLimits.from_dict({"numa_topology": limits}),
+        allocation_request=None,
+        allocation_request_version=None,
+        availability_zone="az1",
+    )
+
+
 def remote_no_valid_host() -> dict[str, Any]:
     reason = "0/3 hosts are available: 3 Insufficient MEMORY_MB."
     try:
@@ -487,6 +506,9 @@ def main() -> None:
     picked = selections()
     write("selections.json", wire(picked))
     write("selection_no_limits.json", wire(no_limits_selection()))
+    numa_limits = numa_limits_selection()
+    write("selection_numa_limits.json", wire(numa_limits))
+    write("selection_numa_limits_legacy.json", jsonutils.to_primitive(numa_limits.to_dict()))
     write("selections_legacy.json", jsonutils.to_primitive([s[0].to_dict() for s in picked]))
     write("no_valid_host_remote.json", remote_no_valid_host())
     agg, agg_list = aggregates()

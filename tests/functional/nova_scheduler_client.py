@@ -31,6 +31,7 @@ import oslo_messaging as messaging  # noqa: E402
 from nova import config, exception, objects, rpc  # noqa: E402
 from nova import context as nova_context  # noqa: E402
 from nova.scheduler import rpcapi  # noqa: E402
+from nova.virt import hardware  # noqa: E402
 from oslo_serialization import jsonutils  # noqa: E402
 
 CONF = nova.conf.CONF
@@ -82,12 +83,15 @@ def request_spec(ctxt: Any, scenario: dict[str, Any]) -> objects.RequestSpec:
         description=None,
         extra_specs=scenario.get("extra_specs", {}),
     )
+    image = {"id": str(uuid.uuid4()), "name": "cirros", "disk_format": "qcow2", "properties": {}}
+    # As Nova's compute API does: the guest NUMA topology from the flavor's hw:* specs.
+    numa_topology = hardware.numa_get_constraints(flavor, objects.ImageMeta.from_dict(image))
     spec = objects.RequestSpec.from_components(
         ctxt,
         scenario["instance_uuids"][0],
-        {"id": str(uuid.uuid4()), "name": "cirros", "disk_format": "qcow2", "properties": {}},
+        image,
         flavor,
-        None,
+        numa_topology,
         objects.InstancePCIRequests(instance_uuid=scenario["instance_uuids"][0], requests=[]),
         {"scheduler_hints": scenario.get("hints", {})},
         None,
@@ -122,8 +126,26 @@ def describe_selection(sel: Any) -> dict[str, Any]:
         else None,
         "allocation_request_version": sel.allocation_request_version,
         "availability_zone": sel.availability_zone,
-        "limits": sel.limits.to_dict() if sel.limits is not None else None,
+        "limits": describe_limits(sel.limits),
     }
+
+
+def describe_limits(limits: Any) -> dict[str, Any] | None:
+    """SchedulerLimits.to_dict(), with a NUMATopologyLimits described by its
+    class and fields (what the compute's NUMA claim reads)."""
+    if limits is None:
+        return None
+    out = limits.to_dict()
+    numa = out.get("numa_topology")
+    if numa is not None:
+        out["numa_topology"] = {
+            "type": type(numa).__name__,
+            "version": numa.VERSION,
+            "cpu_allocation_ratio": numa.cpu_allocation_ratio,
+            "ram_allocation_ratio": numa.ram_allocation_ratio,
+            "has_network_metadata": "network_metadata" in numa,
+        }
+    return dict(out)
 
 
 def select(api: rpcapi.SchedulerAPI, scenario: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import json
 import re
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +40,14 @@ HOST_INVENTORY = {"VCPU": 8, "MEMORY_MB": 16_384, "DISK_GB": 200}
 class RpcService:
     """`corral serve` with one API and one RPC worker on a topic of its own."""
 
-    def __init__(self, tmp: Path, database_url: str, rabbit_url: str) -> None:
+    def __init__(self, tmp: Path, database_url: str, rabbit_url: str, extra_conf: str = "") -> None:
         self.topic = f"corral_test_{uuid.uuid4().hex[:12]}"
         conf = (
             f"[DEFAULT]\ntransport_url = {rabbit_url}\nhost = corral-test\n"
             "[api]\nauth_strategy = noauth2\n"
             f"[scheduler]\nworkers = 1\ntopic = {self.topic}\n"
             f"max_rpc_message_bytes = {MAX_MESSAGE_BYTES}\n"
+            f"{extra_conf}"
         )
         self.service = Service(tmp, database_url, conf, workers=1)
         self.service.wait_log(rf"RPC server listening: exchange nova, topic {self.topic}", 120)
@@ -58,7 +59,12 @@ class RpcService:
     def text(self) -> str:
         return self.service.text()
 
-    def add_host(self, host: str, inventory: dict[str, int] = HOST_INVENTORY) -> str:
+    def add_host(
+        self,
+        host: str,
+        inventory: Mapping[str, int | Mapping[str, Any]] = HOST_INVENTORY,
+        **node: Any,
+    ) -> str:
         resp = self.http.post("/resource_providers", json={"name": host})
         assert resp.status_code == 200, resp.text
         rp = str(resp.json()["uuid"])
@@ -66,7 +72,10 @@ class RpcService:
             f"/resource_providers/{rp}/inventories",
             json={
                 "resource_provider_generation": 0,
-                "inventories": {rc: {"total": total} for rc, total in inventory.items()},
+                "inventories": {
+                    rc: dict(v) if isinstance(v, Mapping) else {"total": v}
+                    for rc, v in inventory.items()
+                },
             },
         )
         assert resp.status_code == 200, resp.text
@@ -78,6 +87,7 @@ class RpcService:
                 "hypervisor_type": "QEMU",
                 "hypervisor_version": 8002000,
                 "supported_instances": [["x86_64", "kvm", "hvm"]],
+                **node,
             },
         )
         assert resp.status_code in (200, 201), resp.text
@@ -185,6 +195,76 @@ def test_nova_schedules_through_corral(nova_python: Path, corral: RpcService) ->
     assert "0/3 hosts available: 3 lacked MEMORY_MB" in refused["message"], refused
     assert corral.allocations(too_big) == {}
     assert len(corral.rpc_worker_pids()) == 1
+
+
+NUMA_FILTERS = "[filter_scheduler]\nenabled_filters = ComputeFilter,NUMATopologyFilter\n"
+ONE_CELL = {
+    "cells": [
+        {
+            "id": 0,
+            "cpuset": [],
+            "pcpuset": [0, 1, 2, 3],
+            "memory": 16384,
+            "siblings": [[0], [1], [2], [3]],
+            "pinned_cpus": [],
+            "mempages": [{"size_kb": 4, "total": 16384 * 256}],
+        }
+    ]
+}
+NUMA_INVENTORY: dict[str, int | Mapping[str, Any]] = {
+    "VCPU": {"total": 8, "allocation_ratio": 4.0},
+    "PCPU": 8,
+    "MEMORY_MB": {"total": 16384, "allocation_ratio": 1.5},
+    "DISK_GB": 200,
+}
+
+
+def test_numa_selections_carry_novas_numa_limits(
+    tmp_path: Path, database_url: str, rabbit_url: str, nova_python: Path
+) -> None:
+    """A pinned multi-create over RPC: Nova's client decodes Selections whose
+    limits.numa_topology is a NUMATopologyLimits with the host's ratios (what
+    NUMATopologyFilter sets), and the two instances, 3 pinned CPUs each, land
+    on two hosts of 4 pinnable CPUs though Placement would take both on one."""
+    corral = RpcService(tmp_path, database_url, rabbit_url, NUMA_FILTERS)
+    try:
+        providers = {
+            corral.add_host(f"numa-{i}", NUMA_INVENTORY, numa_topology=ONE_CELL): f"numa-{i}"
+            for i in range(2)
+        }
+        instances = [str(uuid.uuid4()) for _ in range(2)]
+        result = nova_client(
+            nova_python,
+            corral,
+            {
+                "kind": "select",
+                "vcpus": 3,
+                "memory_mb": 512,
+                "root_gb": 10,
+                "extra_specs": {"hw:cpu_policy": "dedicated"},
+                "instance_uuids": instances,
+                "return_objects": True,
+                "return_alternates": True,
+            },
+        )
+        chosen = [per_instance[0] for per_instance in result["selections"]]
+        assert {s["service_host"] for s in chosen} == set(providers.values())
+        for per_instance in result["selections"]:
+            for selection in per_instance:
+                assert selection["limits"] == {
+                    "numa_topology": {
+                        "type": "NUMATopologyLimits",
+                        "version": "1.1",
+                        "cpu_allocation_ratio": 4.0,
+                        "ram_allocation_ratio": 1.5,
+                        "has_network_metadata": False,
+                    }
+                }, selection
+        for instance, selection in zip(instances, chosen, strict=True):
+            claimed = corral.allocations(instance)
+            assert claimed[selection["compute_node_uuid"]]["resources"]["PCPU"] == 3
+    finally:
+        assert corral.stop() == 0, corral.text()
 
 
 def _spec() -> dict[str, Any]:

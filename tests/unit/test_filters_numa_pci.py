@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from corral.compute.hardware import numa, pci
-from corral.compute.hardware.fit import fit_instance_to_host
+from corral.compute.hardware.fit import consume_instance, fit_instance_to_host
 from corral.scheduler.filters import NUMATopologyFilter, PciPassthroughFilter
 from corral.scheduler.spec import Flavor, Image
 from tests.unit.scheduler_fixtures import make_batch, make_conf, make_spec
@@ -401,3 +401,54 @@ def test_pci_rp_uuids_from_the_request_spec_after_scheduling() -> None:
     assert pci.support_requests(pools, [req], {})
     gone = pci.PciRequest.from_data(pci_request(spec={"rp_uuids": "rp-z"}))
     assert not pci.support_requests(pools, [gone], {})
+
+
+# --- consuming an instance (Nova's consume_from_request, NUMA and PCI part) ---
+
+
+def test_consume_pins_the_fitted_cpus_and_takes_memory_and_pages() -> None:
+    host = {
+        "cells": [
+            cell(
+                0, set(), 4096, pcpus={0, 1, 2, 3}, mempages=[{"size_kb": 4, "total": 1024 * 1024}]
+            )
+        ]
+    }
+    instance = numa.instance_topology(guest(pinned_gcell(0, {0, 1, 2}, memory=512)))
+    consumed = consume_instance(host, [], instance, (), numa.Limits(1.0, 1.0), {})
+    assert consumed.numa_topology is not None
+    after = numa.host_topology(consumed.numa_topology).cells[0]
+    assert after.pinned_cpus == {0, 1, 2}
+    assert after.memory_usage == 512 and after.cpu_usage == 0
+    assert after.mempages[0].used == 512 * 256
+    # The host given is left alone, and a second instance no longer fits.
+    assert host["cells"][0]["pinned_cpus"] == []
+    again = consume_instance(consumed.numa_topology, [], instance, (), None, {})
+    assert again.numa_topology == consumed.numa_topology
+    assert not numa_passes(consumed.numa_topology, guest(pinned_gcell(0, {0, 1, 2})))
+    assert numa_passes(consumed.numa_topology, guest(pinned_gcell(0, {0})))
+
+
+def test_consume_isolate_pins_whole_cores_and_shared_counts_cpu_usage() -> None:
+    host = {"cells": [cell(0, {0, 1, 2, 3}, siblings=[{0, 1}, {2, 3}])]}
+    isolated = numa.instance_topology(guest(pinned_gcell(0, {0}, cpu_thread_policy="isolate")))
+    after = consume_instance(host, [], isolated, (), None, {}).numa_topology
+    assert after is not None
+    assert numa.host_topology(after).cells[0].pinned_cpus == {0, 1}
+    shared = numa.instance_topology(guest(gcell(0, {0, 1}, memory=256)))
+    after = consume_instance(host, [], shared, (), numa.Limits(2.0, 1.0), {}).numa_topology
+    assert after is not None
+    used = numa.host_topology(after).cells[0]
+    assert used.cpu_usage == 2 and used.memory_usage == 256 and not used.pinned_cpus
+
+
+def test_consume_takes_pci_devices_and_drops_empty_pools() -> None:
+    requests = (pci.PciRequest.from_data(pci_request()),)
+    pools = [vf_pool(0, count=2)]
+    left = consume_instance(None, pools, None, requests, None, {}).pci_stats
+    assert [p["count"] for p in left] == [1]
+    assert pools[0]["count"] == 2  # the host's pools are copied, not changed
+    assert list(consume_instance(None, left, None, requests, None, {}).pci_stats) == []
+    # Not enough devices (no PciPassthroughFilter): the pools stay as they were.
+    assert consume_instance(None, [], None, requests, None, {}).pci_stats == []
+    assert pci.apply_requests([], requests, {}) is None

@@ -7,6 +7,7 @@ The fixtures under tests/fixtures/nova/ come from Nova's own objects
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import sys
 import warnings
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from corral.compute.hardware import numa
 from corral.rpc.errors import InvalidMessage, NovaNoValidHost
 from corral.rpc.fields import Obj, Opaque
 from corral.rpc.objects import SCHEMAS
@@ -457,3 +459,71 @@ def test_no_valid_host_travels_as_novas() -> None:
         ours = json.loads(rpc_common.serialize_remote_exception(sys.exc_info()))
     ours["tb"] = []
     assert ours == nova
+
+
+def _sorted_physnets(primitive: Any) -> Any:
+    """Nova writes a SetOfStringsField in set order; corral sorts it."""
+    if isinstance(primitive, dict):
+        return {
+            k: sorted(v) if k == "physnets" else _sorted_physnets(v) for k, v in primitive.items()
+        }
+    if isinstance(primitive, list):
+        return [_sorted_physnets(v) for v in primitive]
+    return primitive
+
+
+def numa_limits_selection() -> Selection:
+    limits = numa.Limits(4.0, 1.5, numa.NetworkMetadata(frozenset({"physnet1", "physnet2"}), True))
+    return Selection(
+        service_host="compute-1",
+        nodename="compute-1.example.org",
+        compute_node_uuid="0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9",
+        cell_uuid="1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6",
+        allocation_request=None,
+        allocation_request_version=None,
+        limits={"numa_topology": limits},
+        availability_zone="az1",
+    )
+
+
+def test_numa_limits_travel_as_novas_numa_topology_limits() -> None:
+    """NUMATopologyFilter's host_state.limits['numa_topology'], as Nova's
+    Selection.from_host_state puts it in SchedulerLimits (captured from Nova)."""
+    ours = selection_primitive(numa_limits_selection())
+    nova = fixture("selection_numa_limits")
+    assert _sorted_physnets(comparable(ours)) == _sorted_physnets(comparable(nova))
+    DECODER.decode(ours, "Selection", "selection")
+
+
+def test_numa_limits_in_the_legacy_dict_are_novas() -> None:
+    ours = legacy_dict(numa_limits_selection())
+    nova = fixture("selection_numa_limits_legacy")
+    assert _sorted_physnets(comparable(ours)) == _sorted_physnets(comparable(nova))
+
+
+def test_numa_limits_without_network_metadata() -> None:
+    sel = dataclasses.replace(
+        numa_limits_selection(), limits={"numa_topology": numa.Limits(16.0, 1.0)}
+    )
+    data = selection_primitive(sel)["nova_object.data"]["limits"]["nova_object.data"]
+    assert data["numa_topology"]["nova_object.data"] == {
+        "cpu_allocation_ratio": 16.0,
+        "ram_allocation_ratio": 1.0,
+    }
+    assert data["vcpu"] is None and data["memory_mb"] is None and data["disk_gb"] is None
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"numa_topology": 4},
+        {"vcpu": numa.Limits(1.0, 1.0)},
+        {"numa_topology": numa.Limits(0.0, 1.0)},
+        {"numa_topology": numa.Limits(1.0, float("inf"))},
+        {"numa_topology": numa.Limits(float("nan"), 1.0)},
+    ],
+)
+def test_bad_numa_limits_are_an_error(limits: dict[str, Any]) -> None:
+    sel = dataclasses.replace(numa_limits_selection(), limits=limits)
+    with pytest.raises(ValueError):
+        selection_primitive(sel)

@@ -6,8 +6,11 @@ import random
 from collections.abc import Set
 from typing import Any
 
+from corral.api.scheduler.select import _limits
+from corral.compute.hardware import numa
 from corral.scheduler import registry
 from corral.scheduler.batch import HostBatch
+from corral.scheduler.filters import NUMATopologyFilter
 from corral.scheduler.spec import AllocationRequest, Selection
 from corral.scheduler.stages.alternates import (
     ALLOCATION_REQUEST_VERSION,
@@ -170,3 +173,46 @@ def test_a_rebuild_checks_alternates_need_no_candidate() -> None:
     out = alternates(search, ranked, "cell1", {"rp-0"}, 2)
     assert names(out) == ["host1", "host2"]
     assert all(s.allocation_request is None for s in out)
+
+
+def test_selections_carry_the_numa_limits_the_filter_set() -> None:
+    """NUMATopologyFilter's host_state.limits['numa_topology'] (Nova's
+    Selection.from_host_state), for the chosen host and its alternates; the
+    HTTP door shows them as plain JSON."""
+
+    topology = {
+        "cells": [{"id": 0, "cpuset": [0, 1], "pcpuset": [], "memory": 2048, "siblings": []}]
+    }
+    batch = make_batch(
+        [
+            {"numa_topology": topology, "cpu_allocation_ratio": 4.0, "ram_allocation_ratio": 1.5},
+            {"numa_topology": topology, "cpu_allocation_ratio": 16.0, "ram_allocation_ratio": 1.0},
+        ]
+    )
+    guest = {"cells": [{"id": 0, "cpuset": [0], "pcpuset": [], "memory": 512}]}
+    spec = make_spec(
+        numa_topology=guest, network_metadata={"physnets": ["net1"], "tunneled": False}
+    )
+    ranker = Ranker([NUMATopologyFilter(make_conf())], [], RankSettings(), random.Random(0))
+    search = make_search(batch)
+    ranked = ranker.rank(search, batch, spec, 0, RankMemo())
+    out = selections(search, ranked, 0, set(), return_alternates=True, max_attempts=3)
+    network = numa.NetworkMetadata(frozenset({"net1"}), False)
+    by_host = {s.service_host: s.limits for s in out}
+    assert by_host == {
+        "host0": {"numa_topology": numa.Limits(4.0, 1.5, network)},
+        "host1": {"numa_topology": numa.Limits(16.0, 1.0, network)},
+    }
+    assert _limits(by_host["host0"]) == {
+        "numa_topology": {
+            "cpu_allocation_ratio": 4.0,
+            "ram_allocation_ratio": 1.5,
+            "network_metadata": {"physnets": ["net1"], "tunneled": False},
+        }
+    }
+    # No NUMA topology asked: Nova's filter sets nothing.
+    ranked = ranker.rank(search, batch, make_spec(), 0, RankMemo())
+    assert all(
+        s.limits == {}
+        for s in selections(search, ranked, 0, set(), return_alternates=True, max_attempts=3)
+    )

@@ -165,8 +165,9 @@ class Pipeline:
                 row, conflicts = self._place(search, ranked, spec, uuid, landed)
                 if row is None:
                     raise self.diagnosis.no_valid_host(search, before, spec, index, conflicts)
-                chosen.append(selection(search, batch, row))
-                spec = consume(search, batch, row, spec, uuid)
+                limits = ranked.limits(row)
+                chosen.append(selection(search, batch, row, limits))
+                spec = consume(search, batch, row, spec, uuid, limits)
             assert ranked is not None
             wanted = self.settings.max_attempts - 1
             if not return_alternates or wanted <= 0:

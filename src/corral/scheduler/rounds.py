@@ -162,6 +162,8 @@ def _decide_class(
             candidate = search.offered[ranked.batch.provider_uuid[row]][0]
             claim = claim_for(request.uuids[0], mine, ranked.batch, row, candidate)
             decided.append(_Decided(i, chosen, claim))
-            spec = consume(search, batch, ranked.origin(row), mine, request.uuids[0])
+            spec = consume(
+                search, batch, ranked.origin(row), mine, request.uuids[0], ranked.limits(row)
+            )
         except Exception as exc:
             outcomes[i] = exc

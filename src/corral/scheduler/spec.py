@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from corral.compute.hardware.numa import Limits as NUMALimits
 from corral.placement.request import RequestGroup
+
+# A value of Nova's HostState.limits / SchedulerLimits: in Nova 34 only
+# NUMATopologyFilter sets one (`numa_topology`, a NUMATopologyLimits); the
+# integer vcpu/memory_mb/disk_gb fields went with the Core/Ram/DiskFilter.
+LimitValue = int | float | NUMALimits | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +151,8 @@ class Selection:
     cell_uuid: str
     allocation_request: AllocationRequest | None
     allocation_request_version: str | None
-    limits: Mapping[str, int | float | None] = field(default_factory=dict)
+    # what the compute's claim checks against (Nova's HostState.limits)
+    limits: Mapping[str, LimitValue] = field(default_factory=dict)
     availability_zone: str | None = None
 
 

@@ -22,7 +22,9 @@ from corral.scheduler.spec import (
     Destination,
     Flavor,
     Image,
+    LimitValue,
     NoValidHost,
+    NUMALimits,
     RequestSpec,
     Selection,
 )
@@ -125,6 +127,28 @@ def _instance_uuids(body: Mapping[str, Any]) -> list[str]:
     return given
 
 
+def _limits(limits: Mapping[str, LimitValue]) -> dict[str, Any]:
+    """Selection.limits as plain JSON: `numa_topology` is Nova's
+    NUMATopologyLimits fields (network_metadata only when the request had
+    one), the other limits their numbers."""
+    out: dict[str, Any] = {}
+    for name, value in limits.items():
+        if isinstance(value, NUMALimits):
+            numa: dict[str, Any] = {
+                "cpu_allocation_ratio": value.cpu_allocation_ratio,
+                "ram_allocation_ratio": value.ram_allocation_ratio,
+            }
+            if value.network_metadata is not None:
+                numa["network_metadata"] = {
+                    "physnets": sorted(value.network_metadata.physnets),
+                    "tunneled": value.network_metadata.tunneled,
+                }
+            out[name] = numa
+        else:
+            out[name] = value
+    return out
+
+
 def _selection(sel: Selection) -> dict[str, Any]:
     return {
         "service_host": sel.service_host,
@@ -135,7 +159,7 @@ def _selection(sel: Selection) -> dict[str, Any]:
             sel.allocation_request.to_dict() if sel.allocation_request is not None else None
         ),
         "allocation_request_version": sel.allocation_request_version,
-        "limits": dict(sel.limits),
+        "limits": _limits(sel.limits),
         "availability_zone": sel.availability_zone,
     }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from typing import Any
 
 from corral.compute.hardware import pci
@@ -16,6 +16,9 @@ from corral.compute.hardware.numa import (
     Limits,
     cells_support_network_metadata,
     fit_instance_cell,
+    host_topology,
+    topology_data,
+    usage_from_instance,
 )
 
 
@@ -38,7 +41,9 @@ def fit_instance_to_host(
         return None
     network = limits.network_metadata if limits is not None else None
     not_fit: set[tuple[int, int]] = set()
-    fit: set[tuple[int, int]] = set()
+    # a pair that fitted -> the instance cell as fitted (its pinning too): Nova
+    # reuses the cell its first fit pinned.
+    fit: dict[tuple[int, int], InstanceCell] = {}
     for permutation in itertools.permutations(host.cells, len(instance.cells)):
         chosen_host: list[HostCell] = []
         chosen: list[InstanceCell] = []
@@ -46,9 +51,10 @@ def fit_instance_to_host(
             pair = (host_cell.id, inst_cell.id)
             if pair in not_fit:
                 break
-            if pair in fit:
+            cached = fit.get(pair)
+            if cached is not None:
                 chosen_host.append(host_cell)
-                chosen.append(replace(inst_cell, id=host_cell.id))
+                chosen.append(cached)
                 continue
             # Isolated emulator threads take one more pCPU, on the first cell.
             reserved = 1 if instance.emulator_threads_isolated and not chosen else 0
@@ -58,7 +64,7 @@ def fit_instance_to_host(
                 break
             chosen_host.append(host_cell)
             chosen.append(got)
-            fit.add(pair)
+            fit[pair] = got
         if len(chosen) != len(permutation):
             continue
         if (
@@ -73,3 +79,57 @@ def fit_instance_to_host(
             continue
         return chosen
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Consumed:
+    """A host's NUMA topology and PCI pools once one more instance is in."""
+
+    numa_topology: Mapping[str, Any] | None
+    pci_stats: Sequence[Mapping[str, Any]]
+
+
+def consume_instance(
+    host_numa: Mapping[str, Any] | None,
+    pci_pools: Sequence[Mapping[str, Any]],
+    instance: InstanceTopology | None,
+    pci_requests: Sequence[pci.PciRequest],
+    limits: Limits | None,
+    provider_mapping: Mapping[str, Sequence[str]],
+) -> Consumed:
+    """Nova's HostState._locked_consume_from_request, its NUMA and PCI part.
+
+    The instance is fitted again (numa_fit_instance_to_host with the limits
+    NUMATopologyFilter set, None without the filter, and the claimed
+    candidate's mapping) and its cells' usage added
+    (numa_usage_from_instance_numa); then its PCI requests take their
+    devices from the pools (PciDeviceStats.apply_requests), on the cells it
+    was fitted to. Nova raises PciDeviceRequestFailed where the devices are
+    not there (only possible without PciPassthroughFilter); here the pools
+    stay as they were: the compute's claim decides. ValueError when the
+    host's topology is unreadable.
+    """
+    # Nova's HostState always has its PciDeviceStats, so requests count even
+    # against a host with no pools.
+    requests = tuple(pci_requests)
+    host = host_topology(host_numa) if host_numa is not None else None
+    cells: list[InstanceCell] | None = None
+    if host is not None and host.cells and instance is not None:
+        cells = fit_instance_to_host(
+            host,
+            instance,
+            limits=limits,
+            pci_requests=requests,
+            pci_pools=pci_pools,
+            provider_mapping=provider_mapping,
+        )
+        if cells is not None:
+            host_numa = topology_data(usage_from_instance(host, cells))
+    pools: Sequence[Mapping[str, Any]] = pci_pools
+    if requests:
+        # PCI NUMA affinity (sockets) reads the host as Nova's PciDeviceStats
+        # holds it: the compute node's topology, not the consumed one.
+        left = pci.apply_requests(pci_pools, requests, provider_mapping, cells, host)
+        if left is not None:
+            pools = left
+    return Consumed(host_numa, pools)

@@ -141,6 +141,11 @@ class InstanceCell:
     pagesize: int | None = None
     cpu_policy: str | None = None
     cpu_thread_policy: str | None = None
+    # Once fitted: the host pCPUs its vCPUs are pinned to (the values of
+    # Nova's cpu_pinning) and those kept for its emulator threads
+    # (cpuset_reserved); what consuming the instance pins on the host cell.
+    pinned: frozenset[int] = frozenset()
+    reserved: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,8 +276,11 @@ def _reserved(
     return set(list(itertools.chain(*usable))[:num_cpu_reserved]) or None
 
 
-def _pack_onto_cores(host_cell: HostCell, inst_cell: InstanceCell, num_cpu_reserved: int) -> bool:
-    """Nova's _pack_instance_onto_cores, answering whether a pinning exists."""
+def _pack_onto_cores(
+    host_cell: HostCell, inst_cell: InstanceCell, num_cpu_reserved: int
+) -> tuple[frozenset[int], frozenset[int]] | None:
+    """Nova's _pack_instance_onto_cores: the pCPUs pinned and those reserved
+    for the emulator threads, or None when no pinning exists."""
     threads_per_core = max((len(s) for s in host_cell.siblings), default=0) or 1
     sibling_sets: defaultdict[int, list[frozenset[int]]] = defaultdict(list)
     for sibling in host_cell.free_siblings:
@@ -286,16 +294,16 @@ def _pack_onto_cores(host_cell: HostCell, inst_cell: InstanceCell, num_cpu_reser
 
     if policy == ISOLATE:
         if threads_per_core not in sibling_sets:
-            return False
+            return None
         if threads_per_core != 1 and host_cell.pcpuset != host_cell.cpuset:
-            return False  # Nova: bug #1889633, hyperthreads and new-style config
+            return None  # Nova: bug #1889633, hyperthreads and new-style config
         pinning = _pinning(1, sibling_sets[threads_per_core], inst_cell.pcpuset)
         reserved = _reserved(sibling_sets[1], pinning, num_cpu_reserved, isolate=True)
         if not pinning or (num_cpu_reserved and not reserved):
             pinning, reserved = None, None
     else:
         if policy == REQUIRE and threads_per_core <= 1:
-            return False
+            return None
         for threads_no, sibling_set in sorted(sibling_sets.items(), reverse=True):
             if policy == REQUIRE and threads_no <= 1:
                 continue
@@ -309,7 +317,9 @@ def _pack_onto_cores(host_cell: HostCell, inst_cell: InstanceCell, num_cpu_reser
             pinning = _pinning(threads_no, singles, inst_cell.pcpuset)
             reserved = _reserved(singles, pinning, num_cpu_reserved)
 
-    return not (pinning is None or (num_cpu_reserved and not reserved))
+    if pinning is None or (num_cpu_reserved and not reserved):
+        return None
+    return frozenset(pcpu for _vcpu, pcpu in pinning), frozenset(reserved or ())
 
 
 def fit_instance_cell(
@@ -345,8 +355,10 @@ def fit_instance_cell(
     if pinned:
         if len(inst_cell.pcpuset) + cpuset_reserved > host_cell.avail_pcpus:
             return None
-        if not _pack_onto_cores(host_cell, inst_cell, cpuset_reserved):
+        packed = _pack_onto_cores(host_cell, inst_cell, cpuset_reserved)
+        if packed is None:
             return None
+        inst_cell = replace(inst_cell, pinned=packed[0], reserved=packed[1])
     if floating and limits is not None:
         cpu_usage = host_cell.cpu_usage + len(inst_cell.cpuset)
         if cpu_usage > len(host_cell.cpuset) * limits.cpu_allocation_ratio:
@@ -379,3 +391,91 @@ def cells_support_network_metadata(
             if cell.network_metadata is not None and cell.network_metadata.tunneled:
                 return False
     return True
+
+
+# -- what a placed instance takes from the host ----------------------------
+
+
+def _pages_used(host_cell: HostCell, inst_cell: InstanceCell) -> tuple[Pages, ...]:
+    """Nova's _numa_pagesize_usage_from_cell: the pages of the instance's page
+    size (the host cell's smallest when it asks none) count its memory."""
+    if not host_cell.mempages:
+        return host_cell.mempages
+    pagesize = inst_cell.pagesize or min(p.size_kb for p in host_cell.mempages)
+    out: list[Pages] = []
+    for pages in host_cell.mempages:
+        if pages.size_kb == pagesize:
+            # Nova divides in floats and its IntegerField keeps int(...).
+            used = max(0, int(pages.used + inst_cell.memory * 1024 / pages.size_kb))
+            pages = replace(pages, used=used)
+        out.append(pages)
+    return tuple(out)
+
+
+def usage_from_instance(host: HostTopology, placed: Sequence[InstanceCell]) -> HostTopology:
+    """Nova's numa_usage_from_instance_numa (free=False): the host with a
+    fitted instance's cells (ids are host cell ids, as fit_instance_to_host
+    returns them) taking memory, pages, shared CPU usage and pinned pCPUs.
+
+    ValueError where Nova's NUMACell.pin_cpus raises (a pCPU outside the
+    cell's pcpuset, or one already pinned): the fit and the host disagree.
+    """
+    cells: list[HostCell] = []
+    for host_cell in host.cells:
+        memory_usage = host_cell.memory_usage
+        cpu_usage = host_cell.cpu_usage
+        mempages = host_cell.mempages
+        pinned_cpus = host_cell.pinned_cpus
+        for inst_cell in placed:
+            if inst_cell.id != host_cell.id:
+                continue
+            mempages = _pages_used(replace(host_cell, mempages=mempages), inst_cell)
+            memory_usage += inst_cell.memory
+            cpu_usage += len(inst_cell.cpuset)
+            if inst_cell.cpu_policy in (None, SHARED):
+                continue
+            pins = inst_cell.pinned | inst_cell.reserved
+            if inst_cell.cpu_thread_policy == ISOLATE:
+                # Nova's pin_cpus_with_siblings: an isolated vCPU's core is whole.
+                pins = frozenset().union(*(s for s in host_cell.siblings if s & pins)) or pins
+            if pins - host_cell.pcpuset or pins & pinned_cpus:
+                raise ValueError(f"cannot pin {sorted(pins)} on host NUMA cell {host_cell.id}")
+            pinned_cpus = pinned_cpus | pins
+        cells.append(
+            replace(
+                host_cell,
+                memory_usage=max(0, memory_usage),
+                cpu_usage=max(0, cpu_usage),
+                mempages=mempages,
+                pinned_cpus=pinned_cpus,
+            )
+        )
+    return HostTopology(tuple(cells))
+
+
+def topology_data(host: HostTopology) -> dict[str, Any]:
+    """A host topology as the plain data `host_topology` reads back."""
+    cells: list[dict[str, Any]] = []
+    for cell in host.cells:
+        out: dict[str, Any] = {
+            "id": cell.id,
+            "cpuset": sorted(cell.cpuset),
+            "pcpuset": sorted(cell.pcpuset),
+            "memory": cell.memory,
+            "cpu_usage": cell.cpu_usage,
+            "memory_usage": cell.memory_usage,
+            "pinned_cpus": sorted(cell.pinned_cpus),
+            "siblings": [sorted(s) for s in cell.siblings],
+            "mempages": [
+                {"size_kb": p.size_kb, "total": p.total, "used": p.used, "reserved": p.reserved}
+                for p in cell.mempages
+            ],
+            "socket": cell.socket,
+        }
+        if cell.network_metadata is not None:
+            out["network_metadata"] = {
+                "physnets": sorted(cell.network_metadata.physnets),
+                "tunneled": cell.network_metadata.tunneled,
+            }
+        cells.append(out)
+    return {"cells": cells}

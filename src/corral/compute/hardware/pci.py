@@ -280,6 +280,24 @@ def rp_uuids_for(request: PciRequest, provider_mapping: Mapping[str, Sequence[st
     ]
 
 
+def apply_requests(
+    pools: Sequence[Mapping[str, Any]],
+    requests: Sequence[PciRequest],
+    provider_mapping: Mapping[str, Sequence[str]],
+    numa_cells: Sequence[InstanceCell] | None = None,
+    topology: HostTopology | None = None,
+) -> list[Pool] | None:
+    """Nova's PciDeviceStats.apply_requests, on a copy: the pools left once
+    every request took its devices (emptied pools dropped, as Nova drops
+    them), or None where Nova raises PciDeviceRequestFailed."""
+    work = host_pools(pools)
+    for request in requests:
+        rp_uuids = rp_uuids_for(request, provider_mapping)
+        if not _apply(work, request, rp_uuids, numa_cells, topology):
+            return None
+    return work
+
+
 def support_requests(
     pools: Sequence[Mapping[str, Any]],
     requests: Sequence[PciRequest],
@@ -288,9 +306,4 @@ def support_requests(
     topology: HostTopology | None = None,
 ) -> bool:
     """Nova's PciDeviceStats.support_requests: every request served, in order."""
-    work = host_pools(pools)
-    for request in requests:
-        rp_uuids = rp_uuids_for(request, provider_mapping)
-        if not _apply(work, request, rp_uuids, numa_cells, topology):
-            return False
-    return True
+    return apply_requests(pools, requests, provider_mapping, numa_cells, topology) is not None

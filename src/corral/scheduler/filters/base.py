@@ -24,6 +24,7 @@ rebuild passes every host when the request is a rebuild check.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -32,7 +33,7 @@ from oslo_config import cfg
 from corral.scheduler.batch import HostBatch, Mask
 from corral.scheduler.columns import IncompleteBatch, column
 from corral.scheduler.explain import StageReport
-from corral.scheduler.spec import RequestSpec
+from corral.scheduler.spec import LimitValue, RequestSpec
 
 __all__ = [
     "CandidateFilter",
@@ -77,6 +78,9 @@ class HostFilter:
     # whether it also keeps, per host, only the allocation candidates that fit
     # (a CandidateFilter); only then do batches carry candidates' mappings
     judges_candidates: ClassVar[bool] = False
+    # whether it writes Nova's host_state.limits for the hosts it passes
+    # (`host_limits`); only NUMATopologyFilter does in Nova 34
+    sets_limits: ClassVar[bool] = False
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
@@ -97,6 +101,13 @@ class HostFilter:
 
     def host_mask(self, batch: HostBatch, spec: RequestSpec) -> Mask:
         raise NotImplementedError
+
+    def host_limits(
+        self, batch: HostBatch, row: int, spec: RequestSpec
+    ) -> Mapping[str, LimitValue]:
+        """What the filter puts in Nova's host_state.limits for host `row`,
+        which it passed; they reach the compute in Selection.limits."""
+        return {}
 
     def reasons(self, batch: HostBatch, spec: RequestSpec, passed: Mask) -> list[str]:
         """One phrase per host that did not pass (rows where `passed` is False), in order."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +12,7 @@ from corral.compute.hardware.fit import fit_instance_to_host
 from corral.scheduler.batch import HostBatch, Mask
 from corral.scheduler.filters.base import CandidateFilter, HostByHostFilter
 from corral.scheduler.filters.candidates import mappings
-from corral.scheduler.spec import RequestSpec
+from corral.scheduler.spec import LimitValue, RequestSpec
 
 _BAD_DATA = (ValueError, KeyError, TypeError)
 
@@ -33,9 +34,18 @@ class NUMATopologyFilter(HostByHostFilter, CandidateFilter):
     PCI NUMA affinity and network NUMA affinity) for one of its allocation
     candidates. Also, `hw:cpu_policy=dedicated` with
     `hw:cpu_thread_policy=require` (flavor or image) needs a host with SMT.
+
+    A host it passes for a request with a NUMA topology gets Nova's
+    `host_state.limits['numa_topology']`: NUMATopologyLimits with the host's
+    CPU and RAM allocation ratios, and the request's network metadata when
+    it has one; the compute's NUMA claim checks the instance against them.
+    (Nova's HostState outlives the request, so its limits linger on a host
+    later asked without a NUMA topology, where the compute ignores them;
+    corral gives them only where this request set them.)
     """
 
     name = "NUMATopologyFilter"
+    sets_limits = True
 
     def prepare(self, spec: RequestSpec) -> _Request:
         extra = spec.flavor.extra_specs
@@ -69,6 +79,27 @@ class NUMATopologyFilter(HostByHostFilter, CandidateFilter):
             return np.ones(len(batch), dtype=np.bool_)
         return super().host_mask(batch, spec)
 
+    def host_limits(
+        self, batch: HostBatch, row: int, spec: RequestSpec
+    ) -> Mapping[str, LimitValue]:
+        """Nova's `host_state.limits['numa_topology'] = limits`, set where the
+        request's topology and the host's were both there and fitted."""
+        prepared = self.prepare(spec)
+        if prepared.error is not None or prepared.topology is None:
+            return {}
+        raw = batch.numa_topology[row]
+        if raw is None:
+            return {}
+        return {"numa_topology": self._limits(batch, row, prepared)}
+
+    @staticmethod
+    def _limits(batch: HostBatch, row: int, prepared: _Request) -> numa.Limits:
+        return numa.Limits(
+            cpu_allocation_ratio=float(batch.cpu_allocation_ratio[row]),
+            ram_allocation_ratio=float(batch.ram_allocation_ratio[row]),
+            network_metadata=prepared.network,
+        )
+
     def check(
         self, batch: HostBatch, row: int, spec: RequestSpec, prepared: _Request
     ) -> str | None:
@@ -96,11 +127,7 @@ class NUMATopologyFilter(HostByHostFilter, CandidateFilter):
             return None, list(range(len(candidates)))
         if not host.cells:
             return "host has no NUMA topology", []
-        limits = numa.Limits(
-            cpu_allocation_ratio=float(batch.cpu_allocation_ratio[row]),
-            ram_allocation_ratio=float(batch.ram_allocation_ratio[row]),
-            network_metadata=prepared.network,
-        )
+        limits = self._limits(batch, row, prepared)
         good: list[int] = []
         for index, mapping in enumerate(candidates):
             try:

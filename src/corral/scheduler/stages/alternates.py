@@ -10,10 +10,10 @@ the build on the chosen host fails).
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Mapping, Set
 
 from corral.scheduler.batch import HostBatch
-from corral.scheduler.spec import AllocationRequest, Selection
+from corral.scheduler.spec import AllocationRequest, LimitValue, Selection
 from corral.scheduler.stages.rank import Ranked
 from corral.scheduler.stages.search import Search
 
@@ -22,8 +22,14 @@ from corral.scheduler.stages.search import Search
 ALLOCATION_REQUEST_VERSION = "1.36"
 
 
-def selection(search: Search, batch: HostBatch, row: int) -> Selection:
-    """One host's Selection, with its first fitting candidate."""
+def selection(
+    search: Search,
+    batch: HostBatch,
+    row: int,
+    limits: Mapping[str, LimitValue] | None = None,
+) -> Selection:
+    """One host's Selection, with its first fitting candidate and the limits
+    the filters set for it (Selection.from_host_state: host_state.limits)."""
     candidate = search.fitting(batch, row)
     request = None
     if candidate is not None:
@@ -37,7 +43,7 @@ def selection(search: Search, batch: HostBatch, row: int) -> Selection:
         cell_uuid=batch.cell_uuid[row],
         allocation_request=request,
         allocation_request_version=ALLOCATION_REQUEST_VERSION,
-        limits={},
+        limits=dict(limits or {}),
         availability_zone=batch.availability_zone[row] if batch.availability_zone else None,
     )
 
@@ -54,7 +60,7 @@ def selections(
     """The chosen host's Selection, then its alternates (one instance's request:
     no host but `row` and those in `chosen_before` is left out)."""
     batch = ranked.batch
-    out = [selection(search, batch, row)]
+    out = [selection(search, batch, row, ranked.limits(row))]
     if not return_alternates:
         return out
     excluded = {*chosen_before, batch.provider_uuid[row]}
@@ -78,5 +84,5 @@ def alternates(
             continue
         if not search.rebuild and search.fitting(batch, alt) is None:
             continue
-        out.append(selection(search, batch, alt))
+        out.append(selection(search, batch, alt, ranked.limits(alt)))
     return out

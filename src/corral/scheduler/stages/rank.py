@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from corral.scheduler.batch import Floats, HostBatch, Ints, Mask
 from corral.scheduler.explain import StageReport
 from corral.scheduler.filters import HostFilter
-from corral.scheduler.filters.base import CandidateFilter
+from corral.scheduler.filters.base import CandidateFilter, request_is_rebuild
 from corral.scheduler.ranking import Ranking
-from corral.scheduler.spec import RequestSpec
+from corral.scheduler.spec import LimitValue, RequestSpec
 from corral.scheduler.stages.search import Search
 from corral.scheduler.weighers import HostWeigher
 from corral.scheduler.weighers.combine import BatchWeights
@@ -56,10 +56,24 @@ class Ranked:
     stages: list[StageReport]
     # row of the batch ranked -> row of the batch given; None when no host was filtered out
     rows: Ints | None = None
+    # the spec ranked for, and the filters that ran and write Nova's
+    # host_state.limits for the hosts they pass (NUMATopologyFilter)
+    spec: RequestSpec | None = None
+    limit_setters: tuple[HostFilter, ...] = field(default_factory=tuple)
 
     def origin(self, row: int) -> int:
         """The row of the batch given to `rank` that is `row` of the ranked batch."""
         return row if self.rows is None else int(self.rows[row])
+
+    def limits(self, row: int) -> dict[str, LimitValue]:
+        """Nova's host_state.limits for host `row` after this ranking's filters:
+        what the compute's claim checks (Selection.limits)."""
+        out: dict[str, LimitValue] = {}
+        if self.spec is None:
+            return out
+        for setter in self.limit_setters:
+            out.update(setter.host_limits(self.batch, row, self.spec))
+        return out
 
 
 @dataclass
@@ -105,12 +119,17 @@ class Ranker:
         stages: list[StageReport] = []
         ranked_in = batch
         rows: Ints | None = None
+        setters: list[HostFilter] = []
         if not search.forced:
             for host_filter in self.filters:
                 if len(batch) == 0:
                     break
                 if not host_filter.run_filter_for_index(index):
                     continue
+                if host_filter.sets_limits and (
+                    host_filter.run_on_rebuild or not request_is_rebuild(spec)
+                ):
+                    setters.append(host_filter)
                 passed = self._mask(memo, host_filter, batch, spec, batch is ranked_in)
                 if explain:
                     stages.append(host_filter.stage_report(batch, spec, passed))
@@ -120,7 +139,7 @@ class Ranker:
                 if isinstance(host_filter, CandidateFilter) and batch.candidate_mappings:
                     _keep_fitting_candidates(search, host_filter, batch, spec)
         if len(batch) == 0:
-            return Ranked(batch, Ranking(np.zeros(0), 1), np.zeros(0), stages, rows)
+            return Ranked(batch, Ranking(np.zeros(0), 1), np.zeros(0), stages, rows, spec)
         scores = self._weights(memo, ranked_in, spec).scores(batch, spec, rows)
         subset = max(1, min(self.settings.host_subset_size, len(batch)))
         order = Ranking(scores, max(subset, self.settings.max_attempts) + HEAD_MARGIN)
@@ -133,7 +152,7 @@ class Ranker:
         pick = head[self._rng.randrange(subset)]
         head.remove(pick)
         head.insert(0, pick)
-        return Ranked(batch, order, scores, stages, rows)
+        return Ranked(batch, order, scores, stages, rows, spec, tuple(setters))
 
     def _mask(
         self,
