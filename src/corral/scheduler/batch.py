@@ -184,6 +184,25 @@ class HostBatch:
             uuid, project = instance
             self.instances[row] = {**self.instances[row], uuid: project}
 
+    def consumed(self, taken: Mapping[str, int], times: Ints) -> HostBatch:
+        """A copy of the batch once row i has taken `taken` from its root
+        provider `times[i]` more times, each a new instance recorded on it, as
+        the host cache shows a host after that many separate decisions
+        (`consume` for many instances at once; the io_ops a host reports are
+        left as reported, as between two requests)."""
+        out = self.take(np.arange(len(self), dtype=np.intp))
+        times = times.astype(np.int64, copy=False)
+        vcpu = int(taken.get("VCPU", 0))
+        memory = int(taken.get("MEMORY_MB", 0))
+        disk = int(taken.get("DISK_GB", 0))
+        out.vcpus_used = out.vcpus_used + times * vcpu
+        out.memory_mb_used = out.memory_mb_used + times * memory
+        out.free_ram_mb = out.free_ram_mb - times * memory
+        out.disk_gb_used = out.disk_gb_used + times * disk
+        out.free_disk_mb = out.free_disk_mb - times * disk * 1024
+        out.num_instances = out.num_instances + times
+        return out
+
     def host_aggregates(self, row: int) -> list[Aggregate]:
         return [self.aggregates[i] for i in sorted(self.aggregate_ids[row])]
 
