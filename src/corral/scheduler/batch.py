@@ -13,6 +13,7 @@ committed so far, including earlier instances of the same request.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -190,18 +191,20 @@ class HostBatch:
         the host cache shows a host after that many separate decisions
         (`consume` for many instances at once; the io_ops a host reports are
         left as reported, as between two requests)."""
-        out = self.take(np.arange(len(self), dtype=np.intp))
         times = times.astype(np.int64, copy=False)
         vcpu = int(taken.get("VCPU", 0))
         memory = int(taken.get("MEMORY_MB", 0))
         disk = int(taken.get("DISK_GB", 0))
-        out.vcpus_used = out.vcpus_used + times * vcpu
-        out.memory_mb_used = out.memory_mb_used + times * memory
-        out.free_ram_mb = out.free_ram_mb - times * memory
-        out.disk_gb_used = out.disk_gb_used + times * disk
-        out.free_disk_mb = out.free_disk_mb - times * disk * 1024
-        out.num_instances = out.num_instances + times
-        return out
+        # New arrays for what moves; every other column is shared, read-only.
+        return dataclasses.replace(
+            self,
+            vcpus_used=self.vcpus_used + times * vcpu,
+            memory_mb_used=self.memory_mb_used + times * memory,
+            free_ram_mb=self.free_ram_mb - times * memory,
+            disk_gb_used=self.disk_gb_used + times * disk,
+            free_disk_mb=self.free_disk_mb - times * disk * 1024,
+            num_instances=self.num_instances + times,
+        )
 
     def host_aggregates(self, row: int) -> list[Aggregate]:
         return [self.aggregates[i] for i in sorted(self.aggregate_ids[row])]

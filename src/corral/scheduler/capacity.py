@@ -52,9 +52,9 @@ from corral.placement.candidates.resolve import StoreNames
 from corral.placement.index import IndexView
 from corral.placement.request import CandidateRequest
 from corral.scheduler.admission import Admitted, admit
-from corral.scheduler.batch import Aggregate, HostBatch, Ints
+from corral.scheduler.batch import Aggregate, HostBatch, Ints, Mask
 from corral.scheduler.filters import HostFilter
-from corral.scheduler.offers import offers_by_root
+from corral.scheduler.offers import offered_roots, offers_by_root
 from corral.scheduler.pipeline import Pipeline
 from corral.scheduler.resources import GroupDraft, ResourceDraft
 from corral.scheduler.spec import Flavor, RequestLevelParams, RequestSpec
@@ -180,23 +180,17 @@ def filtered_counts(
     static = [f for f in filters if not f.reads_consumption]
     dynamic = [f for f in filters if f.reads_consumption]
     for host_filter in static:
-        rows = np.flatnonzero(counts > 0)
-        if len(rows) == 0:
-            return counts
-        passed = host_filter.filter(batch.take(rows), spec)
-        counts[rows[~passed]] = 0
+        counts[~host_filter.filter(batch, spec)] = 0
     if not dynamic:
         return counts
 
-    def accepts(rows: Ints, already: Ints) -> np.ndarray:
+    def accepts(rows: Ints, already: Ints) -> Mask:
         """Whether each host, with `already` instances more on it, takes one more."""
-        sub = batch.take(rows).consumed(taken, already)
+        sub = batch if len(rows) == len(batch) else batch.take(rows)
+        sub = sub.consumed(taken, already)
         ok = np.ones(len(rows), dtype=np.bool_)
         for host_filter in dynamic:
-            keep = np.flatnonzero(ok)
-            if len(keep) == 0:
-                break
-            ok[keep[~host_filter.filter(sub.take(keep), spec)]] = False
+            ok &= host_filter.filter(sub, spec)
         return ok
 
     rows = np.flatnonzero(counts > 0)
@@ -240,15 +234,17 @@ def _scope(batch: HostBatch, zone: str | None, aggregate: Aggregate | None) -> H
         keep &= np.array([z == zone for z in batch.availability_zone], dtype=np.bool_)
     if aggregate is not None:
         keep &= np.array([aggregate.id in ids for ids in batch.aggregate_ids], dtype=np.bool_)
-    return batch.take(keep)
+    return batch if keep.all() else batch.take(keep)
 
 
 @dataclass
 class _Fits:
-    """One shape's hosts after Placement: the batch and how many times each fits."""
+    """One shape's hosts after Placement: the batch, how many times each fits,
+    and each one's index slot."""
 
     batch: HostBatch
     placement: Ints
+    slots: Ints
     spec: RequestSpec
     taken: dict[str, int]
 
@@ -260,33 +256,45 @@ def _placement_fits(
     admitted: Admitted,
     shape: CandidateRequest,
     spec: RequestSpec,
+    scope: HostBatch,
+    scope_slots: Ints,
 ) -> _Fits:
     """The request filters, the candidate search and Placement's count for one
-    shape, in the caller's read transaction (the host cache caught up)."""
+    shape over the hosts of `scope`, in the caller's read transaction (the
+    host cache caught up)."""
     draft = draft_of(shape)
     narrowing = search.narrowing(spec, draft)
     taken = taken_per_instance(shape)
     if narrowing.refusal is not None:
-        return _Fits(search.hosts.batch_for([], view), np.zeros(0, dtype=np.int64), spec, taken)
+        none = np.zeros(0, dtype=np.int64)
+        return _Fits(scope.take(none), none, none, spec, taken)
     request = search.candidate_request(spec, admitted, draft, narrowing, every_host=True)
     names = StoreNames(conn)
     result = find_candidates(names, view, request, SearchSettings(summaries=False))
-    offered = offers_by_root(view, result)
-    batch = search.hosts.batch_for(list(offered), view)
-    if search.judges_candidates:
-        with_candidate_mappings(batch, offered)
     per_tree = headroom.fits_per_tree(names, view, request)
-    slots = view.slots_of(batch.provider_uuid)
-    placement = np.where(slots >= 0, per_tree[np.maximum(slots, 0)], 0).astype(np.int64)
+    size = len(per_tree)
+    offered = np.zeros(size + 1, dtype=np.bool_)  # the last entry: slot -1
+    offered[offered_roots(view, result)] = True
+    rows = np.flatnonzero(offered[np.where(scope_slots >= 0, scope_slots, size)])
+    batch = scope.take(rows)
+    if search.judges_candidates:
+        with_candidate_mappings(batch, offers_by_root(view, result))
+    slots = scope_slots[rows]
     # The search offered every one of these hosts at least once.
-    return _Fits(batch, np.maximum(placement, 1), spec, taken)
+    placement = np.maximum(per_tree[slots], 1).astype(np.int64)
+    return _Fits(batch, placement, slots, spec, taken)
 
 
-def _per_provider(pipeline: Pipeline, fits: _Fits) -> dict[str, int]:
+def _per_row(pipeline: Pipeline, fits: _Fits, scope_slots: Ints, size: int) -> Ints:
+    """The count of each host of the scope (by index slot): 0 where Placement
+    offered nothing."""
     counts = filtered_counts(
         pipeline.ranker.filters, fits.batch, fits.spec, fits.placement, fits.taken
     )
-    return dict(zip(fits.batch.provider_uuid, counts.tolist(), strict=True))
+    dense = np.zeros(size + 1, dtype=np.int64)  # the last entry: slot -1
+    known = fits.slots >= 0
+    dense[fits.slots[known]] = counts[known]
+    return dense[np.where(scope_slots >= 0, scope_slots, size)]
 
 
 def count(pipeline: Pipeline, query: CapacityQuery) -> Headroom:
@@ -305,43 +313,50 @@ def count(pipeline: Pipeline, query: CapacityQuery) -> Headroom:
         scope = _scope(
             hosts.batch_for(hosts.all_provider_uuids(), view), query.availability_zone, aggregate
         )
-        fits = _placement_fits(search, conn, view, admitted, query.shape, spec)
+        scope_slots = view.slots_of(scope.provider_uuid).astype(np.int64)
+        fits = _placement_fits(search, conn, view, admitted, query.shape, spec, scope, scope_slots)
         small_fits = None
         if smallest is not None:
-            small_spec = dataclasses.replace(spec_of(smallest, query), project_id=query.project_id)
+            small_spec = spec_of(smallest, query)
             small_admitted = dataclasses.replace(admitted, spec=small_spec)
-            small_fits = _placement_fits(search, conn, view, small_admitted, smallest, small_spec)
-        free = headroom.free_per_tree(view, view.slots_of(scope.provider_uuid))
-    per_provider = _per_provider(pipeline, fits)
-    small = per_provider if small_fits is None else _per_provider(pipeline, small_fits)
-    return _answer(scope, per_provider, small, free)
+            small_fits = _placement_fits(
+                search, conn, view, small_admitted, smallest, small_spec, scope, scope_slots
+            )
+        free = headroom.free_per_tree(view, scope_slots.astype(np.intp))
+        size = int(scope_slots.max(initial=-1)) + 1
+    per_row = _per_row(pipeline, fits, scope_slots, size)
+    small = per_row if small_fits is None else _per_row(pipeline, small_fits, scope_slots, size)
+    return _answer(scope, per_row, small, free)
 
 
-def _answer(
-    scope: HostBatch,
-    per_provider: Mapping[str, int],
-    small: Mapping[str, int],
-    free: Mapping[str, Ints],
-) -> Headroom:
-    zones: dict[str, int] = {}
-    aggregates: dict[str, int] = {}
-    hosts: dict[str, int] = {}
+def _sums(keys: Sequence[str], counts: Sequence[int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    get = out.get
+    for key, n in zip(keys, counts, strict=True):
+        out[key] = get(key, 0) + n
+    return out
+
+
+def _answer(scope: HostBatch, per_row: Ints, small: Ints, free: Mapping[str, Ints]) -> Headroom:
+    counts = per_row.tolist()
+    hosts = _sums(scope.host, counts)
+    zones = _sums(scope.availability_zone or [""] * len(counts), counts)
+    by_id: dict[int, int] = {}
+    for ids, n in zip(scope.aggregate_ids, counts, strict=True):
+        for agg_id in ids:
+            by_id[agg_id] = by_id.get(agg_id, 0) + n
+    aggregates = {scope.aggregates[i].name: n for i, n in sorted(by_id.items())}
     stranded = Stranded()
-    for row, provider in enumerate(scope.provider_uuid):
-        n = per_provider.get(provider, 0)
-        host = scope.host[row]
-        hosts[host] = hosts.get(host, 0) + n
-        zone = scope.availability_zone[row] if scope.availability_zone else ""
-        zones[zone] = zones.get(zone, 0) + n
-        for agg in scope.host_aggregates(row):
-            aggregates[agg.name] = aggregates.get(agg.name, 0) + n
-        if small.get(provider, 0):
-            continue
+    rows = np.flatnonzero(small == 0)
+    if len(rows):
+        names = [scope.host[r] for r in rows.tolist()]
         for rc, amounts in free.items():
-            amount = int(amounts[row])
-            if amount <= 0:
+            picked = amounts[rows]
+            if not picked.any():
                 continue
-            stranded.total[rc] = stranded.total.get(rc, 0) + amount
-            per_host = stranded.hosts.setdefault(host, {})
-            per_host[rc] = per_host.get(rc, 0) + amount
-    return Headroom(sum(hosts.values()), zones, aggregates, hosts, stranded)
+            stranded.total[rc] = int(picked.sum())
+            for host, amount in zip(names, picked.tolist(), strict=True):
+                if amount > 0:
+                    per_host = stranded.hosts.setdefault(host, {})
+                    per_host[rc] = per_host.get(rc, 0) + amount
+    return Headroom(sum(counts), zones, aggregates, hosts, stranded)
