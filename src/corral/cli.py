@@ -1,5 +1,5 @@
 """`corral` command line: serve, check-config, db upgrade; and, against a running
-service, schedule, explain and demo."""
+service, schedule, explain, capacity and demo."""
 
 from __future__ import annotations
 
@@ -233,6 +233,34 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return _run_remote(args, action)
 
 
+def _capacity_query(args: argparse.Namespace, resources: str) -> list[tuple[str, str]]:
+    query = [("resources", resources)]
+    query += [("required", trait) for trait in args.required or ()]
+    query += [("member_of", agg) for agg in args.member_of or ()]
+    for key, value in (
+        ("availability_zone", args.az),
+        ("aggregate", args.aggregate),
+        ("project", args.project),
+        ("smallest", args.smallest),
+    ):
+        if value is not None:
+            query.append((key, value))
+    return query
+
+
+def cmd_capacity(args: argparse.Namespace) -> int:
+    from corral.cli_output import render_capacity
+    from corral.client import CorralClient
+
+    def action(client: CorralClient) -> int:
+        shapes = list(args.resources)
+        answers = [client.capacity(_capacity_query(args, shape)) for shape in shapes]
+        print(render_capacity(shapes, answers, args.by))
+        return 0
+
+    return _run_remote(args, action)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from corral import demo
     from corral.client import CorralClient
@@ -387,6 +415,36 @@ def build_parser() -> argparse.ArgumentParser:
     _add_remote(explain)
     _add_request(explain)
     explain.set_defaults(func=cmd_explain)
+
+    capacity = sub.add_parser(
+        "capacity",
+        help="how many more instances of each shape fit, per zone, in a running service",
+    )
+    _add_remote(capacity)
+    capacity.add_argument(
+        "--resources",
+        action="append",
+        required=True,
+        metavar="RC:N,...",
+        help="a shape as GET /allocation_candidates takes it, e.g. VCPU:2,MEMORY_MB:4096 "
+        "(repeatable: one column per shape)",
+    )
+    capacity.add_argument(
+        "--required", action="append", metavar="TRAITS", help="required traits (every shape)"
+    )
+    capacity.add_argument(
+        "--member-of", action="append", metavar="AGGS", help="member_of (every shape)"
+    )
+    capacity.add_argument("--az", help="count only this availability zone")
+    capacity.add_argument("--aggregate", help="count only this host aggregate (name, id, uuid)")
+    capacity.add_argument("--project", help="project id the instances would belong to")
+    capacity.add_argument(
+        "--smallest", metavar="RC:N,...", help="what stranded capacity is measured against"
+    )
+    capacity.add_argument(
+        "--by", choices=("zone", "aggregate", "host"), default="zone", help="rows (default zone)"
+    )
+    capacity.set_defaults(func=cmd_capacity)
 
     demo = sub.add_parser(
         "demo",

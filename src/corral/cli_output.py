@@ -71,6 +71,33 @@ def render_explanation(explanation: Mapping[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def _free(amounts: Mapping[str, int]) -> str:
+    return ", ".join(f"{rc} {n:,}" for rc, n in sorted(amounts.items())) or "-"
+
+
+def render_capacity(shapes: Sequence[str], answers: Sequence[Mapping[str, Any]], by: str) -> str:
+    """How many more instances of each shape fit, one column per shape and one
+    row per zone (or aggregate, or host), then the capacity free on the hosts
+    where no shape fits."""
+    key = {"zone": "zones", "aggregate": "aggregates", "host": "hosts"}[by]
+    names = sorted({name for answer in answers for name in answer[key]})
+    labels = [f"shape {i + 1}" for i in range(len(shapes))]
+    rows: list[list[object]] = [
+        [name, *(f"{answer[key].get(name, 0):,}" for answer in answers)] for name in names
+    ]
+    rows.append(["total", *(f"{answer['total']:,}" for answer in answers)])
+    legend = "\n".join(f"{label}: {shape}" for label, shape in zip(labels, shapes, strict=True))
+    # Stranded where not even the smallest fits: hosts every shape left stranded.
+    stranded = [set(answer["stranded"]["hosts"]) for answer in answers]
+    hosts = set.intersection(*stranded) if stranded else set()
+    free: dict[str, int] = {}
+    for host in hosts:
+        for rc, n in answers[0]["stranded"]["hosts"][host].items():
+            free[rc] = free.get(rc, 0) + n
+    note = f"stranded (no shape fits): {len(hosts):,} host(s), free {_free(free)}"
+    return "\n\n".join([legend, table((by, *labels), rows), note])
+
+
 class Progress:
     """`label [#####.....] n/total`: redrawn in place on a terminal, one line otherwise."""
 

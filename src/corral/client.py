@@ -155,6 +155,11 @@ class CorralClient:
     def explain(self, request_spec: Mapping[str, Any]) -> dict[str, Any]:
         return dict(self.request("POST", f"{SCHEDULER}/explain", {"request_spec": request_spec}))
 
+    def capacity(self, query: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        """GET /scheduler/v1/capacity with these query parameters (a shape as
+        GET /allocation_candidates takes it, and the scope)."""
+        return dict(self.request("GET", f"{SCHEDULER}/capacity?{urllib.parse.urlencode(query)}"))
+
     # --- hosts, aggregates, server groups -----------------------------------------
 
     def list_hosts(self, limit: int = 1000) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ committed so far, including earlier instances of the same request.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -183,6 +184,27 @@ class HostBatch:
         if instance is not None and self.instances:
             uuid, project = instance
             self.instances[row] = {**self.instances[row], uuid: project}
+
+    def consumed(self, taken: Mapping[str, int], times: Ints) -> HostBatch:
+        """A copy of the batch once row i has taken `taken` from its root
+        provider `times[i]` more times, each a new instance recorded on it, as
+        the host cache shows a host after that many separate decisions
+        (`consume` for many instances at once; the io_ops a host reports are
+        left as reported, as between two requests)."""
+        times = times.astype(np.int64, copy=False)
+        vcpu = int(taken.get("VCPU", 0))
+        memory = int(taken.get("MEMORY_MB", 0))
+        disk = int(taken.get("DISK_GB", 0))
+        # New arrays for what moves; every other column is shared, read-only.
+        return dataclasses.replace(
+            self,
+            vcpus_used=self.vcpus_used + times * vcpu,
+            memory_mb_used=self.memory_mb_used + times * memory,
+            free_ram_mb=self.free_ram_mb - times * memory,
+            disk_gb_used=self.disk_gb_used + times * disk,
+            free_disk_mb=self.free_disk_mb - times * disk * 1024,
+            num_instances=self.num_instances + times,
+        )
 
     def host_aggregates(self, row: int) -> list[Aggregate]:
         return [self.aggregates[i] for i in sorted(self.aggregate_ids[row])]

@@ -6,7 +6,8 @@ request is admitted once (corral.scheduler.admission: its server group,
 zone and destination), then waits for its round (corral.scheduler.rounds),
 where it is searched, ranked, claimed, consumed and answered with its
 Selections, stage by stage (corral.scheduler.stages). `explain` runs the
-same stages for one instance and claims nothing.
+same stages for one instance and claims nothing; `capacity` counts how many
+instances of a shape the same stages would place.
 
 Thread-safe: concurrent calls are decided in rounds, one round at a time
 (so a server group's requests always see each other's hosts); the database
@@ -22,7 +23,7 @@ from oslo_config import cfg
 
 from corral import metrics
 from corral.placement.index import PlacementIndex
-from corral.scheduler import registry
+from corral.scheduler import capacity, registry
 from corral.scheduler.admission import admit
 from corral.scheduler.coalesce import Coalescer
 from corral.scheduler.explain import Explanation
@@ -171,6 +172,11 @@ class Scheduler:
         pipeline = self.pipeline
         search, spec = pipeline.search.run(admit(self.hosts, spec, check_zone=check_zone))
         return pipeline.diagnosis.explain(search, spec)
+
+    def capacity(self, query: capacity.CapacityQuery) -> capacity.Headroom:
+        """How many more instances of a shape fit (corral.scheduler.capacity);
+        claims nothing."""
+        return capacity.count(self.pipeline, query)
 
     def _decide_round(self, requests: Sequence[QueuedRequest]) -> list[Outcome]:
         return decide_round(self.pipeline, requests)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import overload
 
 import numpy as np
+import numpy.typing as npt
 
 from corral.placement.candidates import Candidate, CandidateResult
 from corral.placement.candidates.result import SingleProviderGroups
@@ -112,3 +113,17 @@ def offers_by_root(view: IndexView, result: CandidateResult) -> dict[str, Sequen
         uuid: HostOffers(source, rows)
         for uuid, rows in zip(root_uuids, rows_of.values(), strict=True)
     }
+
+
+def offered_roots(view: IndexView, result: CandidateResult) -> npt.NDArray[np.intp]:
+    """The index slots of the roots the candidates land on (in no set order,
+    repeats included), without building a candidate: what counting every
+    host needs."""
+    single = result.single
+    if single is not None:
+        parts = [view.root_slots(providers) for providers in single.providers]
+    else:
+        parts = [view.root_slots(list(c.allocations)) for c in result.candidates]
+    if not parts:
+        return np.zeros(0, dtype=np.intp)
+    return np.concatenate(parts).astype(np.intp)

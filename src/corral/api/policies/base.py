@@ -18,6 +18,7 @@ ADMIN_OR_PROJECT_READER_OR_SERVICE_API = "admin_or_project_reader_or_service_api
 
 # Check strings the API rules use.
 ADMIN_OR_SERVICE = f"rule:{ADMIN_OR_SERVICE_API}"
+ADMIN = f"rule:{ADMIN_API}"
 SERVICE = f"rule:{SERVICE_API}"
 ADMIN_OR_PROJECT_READER_OR_SERVICE = f"rule:{ADMIN_OR_PROJECT_READER_OR_SERVICE_API}"
 

@@ -1,11 +1,12 @@
 """Rules for corral's own scheduler API (/scheduler/v1): hosts, aggregates,
-server groups, instances and scheduling decisions. Admin or service only, as Placement's rules."""
+server groups, instances and scheduling decisions. Admin or service only, as Placement's rules;
+capacity headroom admin only."""
 
 from __future__ import annotations
 
 from oslo_policy import policy
 
-from corral.api.policies.base import ADMIN_OR_SERVICE, api_rule
+from corral.api.policies.base import ADMIN, ADMIN_OR_SERVICE, api_rule
 
 _ROOT = "/scheduler/v1"
 
@@ -36,6 +37,7 @@ INSTANCES_DELETE = "scheduler:instances:delete"
 
 SELECT_DESTINATIONS = "scheduler:select_destinations"
 EXPLAIN = "scheduler:explain"
+CAPACITY = "scheduler:capacity:get"
 
 _HOST = f"{_ROOT}/hosts/{{host}}"
 _AGGREGATE = f"{_ROOT}/aggregates/{{aggregate}}"
@@ -93,8 +95,25 @@ _RULES: list[tuple[str, str, list[tuple[str, str]]]] = [
 ]
 
 
+# Capacity headroom tells how full the whole cloud is: admins only, not
+# services (a service asks for hosts, it has no need to survey them).
+_ADMIN_RULES: list[tuple[str, str, list[tuple[str, str]]]] = [
+    (
+        CAPACITY,
+        "Count how many more instances of a shape fit, per zone, aggregate and host.",
+        [("GET", f"{_ROOT}/capacity")],
+    ),
+]
+
+
 def list_rules() -> list[policy.RuleDefault]:
     return [
-        api_rule(name, ADMIN_OR_SERVICE, description, operations)
-        for name, description, operations in _RULES
+        *(
+            api_rule(name, ADMIN_OR_SERVICE, description, operations)
+            for name, description, operations in _RULES
+        ),
+        *(
+            api_rule(name, ADMIN, description, operations)
+            for name, description, operations in _ADMIN_RULES
+        ),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from corral.api.http import Handler
-from corral.api.scheduler import aggregates, hosts, instances, select, server_groups
+from corral.api.scheduler import aggregates, capacity, hosts, instances, select, server_groups
 
 RouteTable = list[tuple[str, dict[str, Handler]]]
 
@@ -48,4 +48,5 @@ def scheduler_routes() -> RouteTable:
         ),
         (f"{PREFIX}/select_destinations", {"POST": select.select_destinations}),
         (f"{PREFIX}/explain", {"POST": select.explain}),
+        (f"{PREFIX}/capacity", {"GET": capacity.get_capacity}),
     ]

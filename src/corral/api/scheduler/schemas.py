@@ -294,3 +294,25 @@ INSTANCES_QUERY: dict[str, Any] = {
     },
     "additionalProperties": False,
 }
+
+# --- capacity headroom -------------------------------------------------------------
+
+# A shape's keys as GET /allocation_candidates takes them (any suffix, as from
+# microversion 1.33); their values are checked by Placement's own parsers.
+_SHAPE_VALUE: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 8192}
+_SHAPE_KEY = "^(resources|required|member_of|in_tree)([a-zA-Z0-9_-]{1,64})?$"
+
+CAPACITY_QUERY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "group_policy": {"type": "string", "enum": ["none", "isolate"]},
+        "root_required": _SHAPE_VALUE,
+        "same_subtree": _SHAPE_VALUE,
+        "smallest": _SHAPE_VALUE,
+        "availability_zone": ZONE,
+        "aggregate": NAME,
+        "project": PROJECT_OR_USER,
+    },
+    "patternProperties": {_SHAPE_KEY: _SHAPE_VALUE},
+    "additionalProperties": False,
+}

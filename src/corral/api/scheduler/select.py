@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 NO_VALID_HOST_CODE = "scheduler.no_valid_host"
 
 
-def _scheduler(req: Request) -> Scheduler:
+def scheduler_of(req: Request) -> Scheduler:
     scheduler = req.services.scheduler
     if scheduler is None:
         raise api_errors.ServiceUnavailable("This corral process runs no scheduler engine.")
@@ -186,7 +186,7 @@ def select_destinations(req: Request) -> Response:
     req.authorize(policy.SELECT_DESTINATIONS)
     body = req.json()
     uuids = _instance_uuids(body)
-    scheduler = _scheduler(req)
+    scheduler = scheduler_of(req)
     spec = request_spec(body["request_spec"])
     try:
         chosen: Sequence[Sequence[Selection]] = scheduler.select_destinations(
@@ -207,7 +207,7 @@ def explain(req: Request) -> Response:
     """The decision's stages and ranking for one instance; claims nothing."""
     req.authorize(policy.EXPLAIN)
     body = req.json()
-    scheduler = _scheduler(req)
+    scheduler = scheduler_of(req)
     explanation = scheduler.explain(request_spec(body["request_spec"]), check_zone=True)
     answer = explanation.to_dict()
     answer["would_fit"] = explanation.refusal is None and explanation.hosts_available > 0

@@ -163,20 +163,14 @@ class CandidateSearch:
             self.hosts.catch_up(conn)
             spec = current_group(self.hosts, admitted.spec)
             draft = resource_draft(spec)
-            narrowing = narrow(
-                spec,
-                self.hosts.aggregates(),
-                self.settings.request_filters,
-                draft=draft,
-                request_filters=self.request_filters,
-            )
+            narrowing = self.narrowing(spec, draft)
             # Nova fails the request building its query (ResourceRequest, then
             # a request filter's RequestFilterFailed) before any host is seen.
             refusal = draft.refusal or narrowing.refusal or admitted.refusal
             if refusal is not None:
                 empty = self.hosts.batch_for([], view)
                 return Search(None, narrowing, empty, {}, 0, False, [], refusal), spec
-            request = self._candidate_request(spec, admitted, draft, narrowing)
+            request = self.candidate_request(spec, admitted, draft, narrowing)
             result = find_candidates(StoreNames(conn), view, request, settings)
             offered = offers_by_root(view, result)
             limit = request.params.limit
@@ -185,7 +179,7 @@ class CandidateSearch:
                 # SchedulerManager.select_destinations: the same request with
                 # enable_pinning_translate=False, its candidates merged after.
                 vcpu_draft = resource_draft(spec, translate_pinning=False)
-                vcpu_request = self._candidate_request(spec, admitted, vcpu_draft, narrowing)
+                vcpu_request = self.candidate_request(spec, admitted, vcpu_draft, narrowing)
                 fallback = find_candidates(StoreNames(conn), view, vcpu_request, settings)
                 truncated = truncated or (limit is not None and len(fallback) >= limit)
                 _merge_offers(offered, offers_by_root(view, fallback))
@@ -222,23 +216,41 @@ class CandidateSearch:
     ) -> tuple[Search, RequestSpec]:
         """The search over `batch`, pre-filtered."""
         if self._judges_candidates:
-            batch.candidate_mappings = [
-                tuple({k: tuple(v) for k, v in c.mappings.items()} for c in offered[p])
-                for p in batch.provider_uuid
-            ]
+            with_candidate_mappings(batch, offered)
         stages = [StageReport(PLACEMENT_STAGE, hosts_total, len(batch))]
         batch = pre_filter(self.prefilters, batch, spec, stages)
         search = Search(request, narrowing, batch, offered, hosts_total, truncated, stages)
         search.forced = forces_hosts(spec) and not check_type(spec) and len(batch) > 0
         return search, spec
 
-    def _candidate_request(
+    @property
+    def judges_candidates(self) -> bool:
+        """Whether batches must carry every candidate's mappings (a host filter
+        judges candidates)."""
+        return self._judges_candidates
+
+    def narrowing(self, spec: RequestSpec, draft: ResourceDraft) -> Narrowing:
+        """What the request filters add to the query (the host cache caught up)."""
+        return narrow(
+            spec,
+            self.hosts.aggregates(),
+            self.settings.request_filters,
+            draft=draft,
+            request_filters=self.request_filters,
+        )
+
+    def candidate_request(
         self,
         spec: RequestSpec,
         admitted: Admitted,
         draft: ResourceDraft,
         narrowing: Narrowing,
+        *,
+        every_host: bool = False,
     ) -> CandidateRequest:
+        """The Placement query of the request: the draft's groups, the request
+        filters' narrowing and the destination; without `max_placement_results`
+        when Nova lifts it or `every_host` (capacity counts every host)."""
         root = draft.root
         root.member_of.extend(uuids for uuids, _label in narrowing.member_of)
         root.forbidden_aggs.update(narrowing.forbidden_aggs)
@@ -255,7 +267,7 @@ class CandidateSearch:
         rlp = spec.request_level_params
         params = RequestWideParams(
             limit=None
-            if unlimited(spec, admitted.destination_providers)
+            if every_host or unlimited(spec, admitted.destination_providers)
             else self.settings.max_placement_results,
             group_policy=draft.group_policy,
             root_required=rlp.root_required | frozenset(narrowing.root_required),
@@ -263,6 +275,15 @@ class CandidateSearch:
             same_subtrees=rlp.same_subtree,
         )
         return CandidateRequest(draft.frozen_groups(), params)
+
+
+def with_candidate_mappings(batch: HostBatch, offered: dict[str, Sequence[Candidate]]) -> None:
+    """Give every host of `batch` the mappings of its candidates (what the
+    filters that judge candidates read)."""
+    batch.candidate_mappings = [
+        tuple({k: tuple(v) for k, v in c.mappings.items()} for c in offered[p])
+        for p in batch.provider_uuid
+    ]
 
 
 def _merge_offers(
