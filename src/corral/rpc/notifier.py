@@ -122,6 +122,17 @@ class SchedulerNotifier:
                 LOG.warning("%s notification %s not sent: %s", kind, event_type, exc)
 
 
+@dataclass(frozen=True)
+class _FanOut:
+    """One notification through each configured driver."""
+
+    notifiers: list[Any]
+
+    def info(self, ctxt: Any, event_type: str, payload: Any) -> None:
+        for notifier in self.notifiers:
+            notifier.info(ctxt, event_type, payload)
+
+
 @dataclass
 class NotificationTransport:
     """What build_notifier started: the notifier and the transport it owns."""
@@ -134,12 +145,14 @@ class NotificationTransport:
 
 
 def build_notifier(
-    settings: NotifySettings, messaging: Any, conf: Any, rpc_url: str
+    settings: NotifySettings, messaging: Any, conf: Any, rpc_url: str, exchange: str
 ) -> NotificationTransport | None:
     """The notifiers for these settings, or None when nothing is to be sent.
 
     `messaging` is oslo_messaging, `conf` the conf it registers its options on.
     Drivers are passed by name, and only names corral.conf.notifications allows.
+    Notifications go to `exchange` ([DEFAULT] control_exchange, "nova"), where
+    nova-scheduler sends them (nova.rpc.set_defaults).
     """
     from corral.rpc.transport import check_transport_url
 
@@ -147,16 +160,23 @@ def build_notifier(
         return None
     url = settings.transport_url or rpc_url
     check_transport_url(url)
+    messaging.set_transport_defaults(control_exchange=exchange)
     transport = messaging.get_notification_transport(conf, url=url)
 
-    def notifier(publisher_id: str, topics: tuple[str, ...]) -> Any:
-        return messaging.Notifier(
-            transport,
-            publisher_id=publisher_id,
-            driver=list(settings.drivers),
-            topics=list(topics),
-            serializer=messaging.NoOpSerializer(),
-            retry=NOTIFY_RETRY,
+    def notifier(publisher_id: str, topics: tuple[str, ...]) -> _Notifier:
+        # oslo.messaging's Notifier takes one driver name: one Notifier per driver.
+        return _FanOut(
+            [
+                messaging.Notifier(
+                    transport,
+                    publisher_id=publisher_id,
+                    driver=driver,
+                    topics=list(topics),
+                    serializer=messaging.NoOpSerializer(),
+                    retry=NOTIFY_RETRY,
+                )
+                for driver in dict.fromkeys(settings.drivers)
+            ]
         )
 
     legacy = notifier(f"scheduler.{settings.host}", settings.topics) if settings.legacy else None

@@ -90,7 +90,9 @@ def start_server(
     messaging_conf = cfg.CONF
     transport = messaging.get_rpc_transport(messaging_conf, url=settings.transport_url)
     notifications = (
-        build_notifier(settings.notify, messaging, messaging_conf, settings.transport_url)
+        build_notifier(
+            settings.notify, messaging, messaging_conf, settings.transport_url, settings.exchange
+        )
         if settings.notify is not None
         else None
     )
