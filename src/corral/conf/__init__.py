@@ -9,9 +9,17 @@ from __future__ import annotations
 from oslo_config import cfg
 from oslo_policy import opts as policy_opts
 
-from corral.conf import api, database, default, nova_database, placement, scheduler
+from corral.conf import (
+    api,
+    database,
+    default,
+    notifications,
+    nova_database,
+    placement,
+    scheduler,
+)
 
-GROUP_MODULES = (default, api, database, nova_database, placement, scheduler)
+GROUP_MODULES = (default, api, database, nova_database, placement, scheduler, notifications)
 
 DEFAULT_CONFIG_FILE = "/etc/corral/corral.conf"
 

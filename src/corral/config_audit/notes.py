@@ -7,6 +7,7 @@ notes below say why for the Nova ones worth explaining.
 
 from __future__ import annotations
 
+from corral.conf.notifications import NOTIFY_RETRY
 from corral.conf.scheduler import ALL_FILTERS_NAME, ALL_WEIGHERS_NAME
 
 Key = tuple[str, str]
@@ -34,6 +35,12 @@ HONOURED: dict[Key, str] = {
     ("api_database", "connection"): "Nova's API database, read-only: hosts, services, "
     "aggregates, server groups and instances come from Nova's databases "
     "(corral.compute.nova_feed); the account needs SELECT only",
+    ("notifications", "notification_format"): "which of Nova's scheduler.select_destinations "
+    "notifications the RPC workers send (unversioned, versioned or both)",
+    ("oslo_messaging_notifications", "driver"): "messagingv2, messaging, log or noop "
+    "(oslo.messaging's built-in drivers, by name; any other is refused); empty sends nothing",
+    ("oslo_messaging_notifications", "transport_url"): "the notification bus (rabbit:// "
+    "only); default [DEFAULT] transport_url",
 }
 
 IGNORED: dict[Key, str] = {
@@ -52,6 +59,12 @@ IGNORED: dict[Key, str] = {
     ("filter_scheduler", "pci_in_placement"): "read by nova-api and nova-conductor, which put "
     "the PCI request groups into the RequestSpec; nova-scheduler does not read it, and "
     "corral schedules the groups the RequestSpec carries",
+    ("oslo_messaging_notifications", "retry"): f"corral tries a notification {NOTIFY_RETRY} "
+    "more time(s) at most, so an unreachable bus never stalls a scheduling call",
+    ("notifications", "notify_on_state_change"): "instance notifications are nova-compute's",
+    ("notifications", "default_level"): "nova-scheduler's notifications are INFO",
+    ("notifications", "bdms_in_notifications"): "instance notifications are nova-compute's",
+    ("notifications", "include_share_mapping"): "instance notifications are nova-compute's",
 }
 
 IGNORED_SECTIONS: dict[str, str] = {
@@ -63,7 +76,6 @@ IGNORED_SECTIONS: dict[str, str] = {
     "cinder": "Nova's Cinder client",
     "vnc": "console settings",
     "oslo_concurrency": "corral takes no external locks",
-    "oslo_messaging_notifications": "corral sends no notifications",
 }
 
 # Names of keys whose values are never printed, whoever owns them.

@@ -15,8 +15,8 @@ instance; alternates come back only when both `return_objects` and
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn, Protocol, cast
 
 from corral.compute import reports as compute_reports
 from corral.rpc import reports
@@ -33,6 +33,20 @@ LOG = logging.getLogger("corral.rpc")
 # SchedulerManager.target), and so every 4.x up to it.
 API_VERSION = "4.5"
 MAX_INSTANCES = 10_000
+
+
+class Notifier(Protocol):
+    """corral.rpc.notifier.SchedulerNotifier, as the endpoint uses it (it never raises)."""
+
+    def start(self, ctxt: Mapping[str, Any], spec_obj: Mapping[str, Any]) -> None: ...
+
+    def end(
+        self,
+        ctxt: Mapping[str, Any],
+        spec_obj: Mapping[str, Any],
+        instance_uuids: Sequence[str],
+        selected_hosts: Sequence[str],
+    ) -> None: ...
 
 
 class Scheduler(Protocol):
@@ -73,6 +87,10 @@ class SchedulerEndpoint:
     the computes' instance casts are dropped unread, as nova-scheduler's
     HostManager then keeps no instance map of its own and reads each host's
     instances from the cell database (corral's Nova feed does that).
+
+    With a `notifier`, select_destinations sends Nova's
+    scheduler.select_destinations.start before deciding and .end after a
+    decision, built from the RequestSpec primitive received.
     """
 
     def __init__(
@@ -84,6 +102,7 @@ class SchedulerEndpoint:
         track_instance_changes: bool = True,
         target: object = None,
         expected: Callable[[], Exception] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.target = target  # oslo.messaging reads the endpoint's version from it
         self._scheduler = scheduler
@@ -93,6 +112,7 @@ class SchedulerEndpoint:
         self.ignored = 0  # instance casts dropped (track_instance_changes off)
         self._expected = expected
         self.refused = 0  # messages refused; for tests and the log
+        self._notifier = notifier
 
     # -- helpers ------------------------------------------------------------------
 
@@ -162,6 +182,11 @@ class SchedulerEndpoint:
         if self._scheduler is None:
             raise RuntimeError("this corral worker has no scheduler engine")
         LOG.debug("[%s] scheduling %d instance(s)", context, len(uuids))
+        # Checked by decode_request_spec and read_context above.
+        primitive = cast("Mapping[str, Any]", spec_obj)
+        call_ctxt = cast("Mapping[str, Any]", ctxt)
+        if self._notifier is not None:
+            self._notifier.start(call_ctxt, primitive)
         try:
             selections = self._scheduler.select_destinations(
                 spec, uuids, return_alternates=alternates
@@ -172,6 +197,9 @@ class SchedulerEndpoint:
                 raise NovaNoValidHost(exc.explanation) from None
             except NovaNoValidHost:
                 self._raise_expected()
+        if self._notifier is not None:
+            hosts = [per_instance[0].service_host for per_instance in selections if per_instance]
+            self._notifier.end(call_ctxt, primitive, uuids, hosts)
         if not objects:
             return [legacy_dict(per_instance[0]) for per_instance in selections]
         return selections_primitive(selections)

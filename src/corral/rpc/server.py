@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from corral.rpc.endpoint import API_VERSION, Scheduler, SchedulerEndpoint
+from corral.rpc.notifier import NotificationTransport, NotifySettings, build_notifier
 from corral.rpc.transport import check_transport_url
 from corral.store.database import Database
 
@@ -39,6 +40,8 @@ class ServerSettings:
     threads: int
     # [filter_scheduler] track_instance_changes: apply the computes' instance casts.
     track_instance_changes: bool = True
+    # [notifications] / [oslo_messaging_notifications]; None: none sent.
+    notify: NotifySettings | None = None
 
 
 @dataclass
@@ -48,11 +51,14 @@ class RpcServer:
     server: Any
     transport: Any
     endpoint: SchedulerEndpoint
+    notifications: NotificationTransport | None = None
 
     def stop(self) -> None:
         self.server.stop()
         self.server.wait()
         self.transport.cleanup()
+        if self.notifications is not None:
+            self.notifications.cleanup()
 
 
 def _messaging() -> Any:
@@ -83,6 +89,13 @@ def start_server(
     # their defaults: the URL is passed explicitly.
     messaging_conf = cfg.CONF
     transport = messaging.get_rpc_transport(messaging_conf, url=settings.transport_url)
+    notifications = (
+        build_notifier(
+            settings.notify, messaging, messaging_conf, settings.transport_url, settings.exchange
+        )
+        if settings.notify is not None
+        else None
+    )
     endpoint = SchedulerEndpoint(
         scheduler=scheduler,
         db=db,
@@ -90,6 +103,7 @@ def start_server(
         track_instance_changes=settings.track_instance_changes,
         target=messaging.Target(version=API_VERSION),
         expected=messaging.ExpectedException,
+        notifier=notifications.notifier if notifications is not None else None,
     )
     target = messaging.Target(
         exchange=settings.exchange, topic=settings.topic, server=settings.host
@@ -111,4 +125,4 @@ def start_server(
         API_VERSION,
         settings.threads,
     )
-    return RpcServer(server, transport, endpoint)
+    return RpcServer(server, transport, endpoint, notifications)

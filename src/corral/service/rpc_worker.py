@@ -63,6 +63,7 @@ def run_rpc_worker(spec: RpcWorkerSpec) -> None:
     """The target of an RPC worker process."""
     from corral.placement.index import PlacementIndex
     from corral.placement.index.refresher import IndexRefresher
+    from corral.rpc.notifier import settings_from_conf
     from corral.rpc.server import ServerSettings, start_server
     from corral.scheduler.engine import Scheduler
     from corral.store.database import Database
@@ -85,14 +86,16 @@ def run_rpc_worker(spec: RpcWorkerSpec) -> None:
     nova_feed = start_nova_feed(conf, db)
     scheduler = Scheduler.from_conf(conf, db, index)
     tune_gc()
+    host = conf.host or socket.gethostname()
     settings = ServerSettings(
         transport_url=conf.transport_url,
         topic=conf.scheduler.topic,
-        host=conf.host or socket.gethostname(),
+        host=host,
         exchange=conf.control_exchange,
         max_message_bytes=conf.scheduler.max_rpc_message_bytes,
         threads=conf.executor_thread_pool_size,
         track_instance_changes=conf.filter_scheduler.track_instance_changes,
+        notify=settings_from_conf(conf, host),
     )
     try:
         server = start_server(settings, scheduler=scheduler, db=db)

@@ -84,7 +84,11 @@ def mask_url(url: str) -> str:
 
 def describe_allowed(opt: cfg.Opt) -> str:
     """What an option accepts, in words."""
-    t = opt.type
+    return describe_type(opt.type)
+
+
+def describe_type(t: Any) -> str:
+    """What a value of an oslo.config type may be, in words."""
     if isinstance(t, types.Boolean):
         return "true or false"
     if isinstance(t, types.Port):
@@ -110,7 +114,11 @@ def describe_allowed(opt: cfg.Opt) -> str:
             parts.append(f"at most {t.max_length} characters")
         return "; ".join(parts) or f"text of at most {MAX_STRING_CHARS} characters"
     if isinstance(t, types.List):
-        return f"a comma-separated list of at most {MAX_LIST_ITEMS} items"
+        items = f"a comma-separated list of at most {MAX_LIST_ITEMS} items"
+        item = t.item_type
+        if isinstance(item, types.String) and (item.choices or item.regex is not None):
+            return f"{items}, each {describe_type(item)}"
+        return items
     return str(t)
 
 
@@ -160,6 +168,7 @@ class Validator:
         self.check_plugins()
         self.check_metrics_networks()
         self.check_rpc()
+        self.check_notifications()
         self.check_not_applied()
         self.check_unknown_keys()
         return self.problems
@@ -342,6 +351,28 @@ class Validator:
                 f"[DEFAULT] transport_url = {mask_url(url)} is not allowed: {exc}",
                 mask_url(url),
                 "a rabbit:// URL",
+            )
+
+    def check_notifications(self) -> None:
+        """The notification bus is RabbitMQ too; notifications need RPC workers."""
+        group = "oslo_messaging_notifications"
+        url = self.values.get((group, "transport_url"))
+        if url:
+            try:
+                check_transport_url(url)
+            except TransportRefused as exc:
+                self.error(
+                    label(group, "transport_url"),
+                    f"{label(group, 'transport_url')} = {mask_url(url)} is not allowed: {exc}",
+                    mask_url(url),
+                    "a rabbit:// URL",
+                )
+        drivers = self.values.get((group, "driver")) or []
+        if any(d != "noop" for d in drivers) and not self.values.get((None, "transport_url")):
+            self.warn(
+                label(group, "driver"),
+                f"{label(group, 'driver')} is set but [DEFAULT] transport_url is not: "
+                "notifications are sent by the RPC workers, which do not run without it",
             )
 
     def check_not_applied(self) -> None:
