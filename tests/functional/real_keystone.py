@@ -93,9 +93,9 @@ class RealKeystone:
             assert step.returncode == 0, f"{' '.join(map(str, step.args[3:5]))}: {out}"
 
     def start(self) -> None:
-        """Set Keystone up and start serving it; `ready` waits for it. The
-        steps that need only the database's tables run side by side (the
-        machine is slow; each keystone-manage imports all of keystone)."""
+        """Set Keystone up and start serving it; `ready` waits for it. Steps
+        that do not depend on each other run side by side (each keystone-manage
+        imports all of keystone, seconds on a slow machine)."""
         port, short_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{port}/v3"
         self.short_url = f"http://127.0.0.1:{short_port}/v3"
@@ -104,12 +104,16 @@ class RealKeystone:
         short_conf = self.tmp / "keystone-short.conf"
         short_conf.write_text(_conf(self.tmp, SHORT_EXPIRATION_S))
         user, group = getpass.getuser(), grp.getgrgid(os.getgid()).gr_name
-        self._finish(self._manage(conf, "db_sync"))
         owner = ["--keystone-user", user, "--keystone-group", group]
-        public = f"http://127.0.0.1:{port}/v3/"
-        self._setup = [
+        # The tables and the two key repositories are independent of each
+        # other; bootstrap needs all three.
+        self._finish(
+            self._manage(conf, "db_sync"),
             self._manage(conf, "fernet_setup", *owner),
             self._manage(conf, "credential_setup", *owner),
+        )
+        public = f"http://127.0.0.1:{port}/v3/"
+        self._setup = [
             self._manage(
                 conf,
                 "bootstrap",
@@ -125,8 +129,8 @@ class RealKeystone:
                 "RegionOne",
             ),
         ]
-        # The API reads the key repository and the database per request, so it
-        # may start importing while they are being filled.
+        # The API reads the keys and the accounts per request, so it may
+        # start importing while bootstrap creates the accounts.
         for this_port, this_conf in ((port, conf), (short_port, short_conf)):
             log = (self.tmp / f"keystone-{this_port}.out").open("wb")
             env = {**os.environ, "OS_KEYSTONE_CONFIG_FILES": str(this_conf)}
