@@ -72,6 +72,7 @@ class RealKeystone:
     short_url: str = ""  # the short-lived tokens' process's v3 URL
     project_id: str = ""
     other_project_id: str = ""
+    admin_token: str = ""  # the operator's, for the setup, revocations and checks
     accounts: dict[str, Account] = field(default_factory=dict)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _setup: list[subprocess.Popen[str]] = field(default_factory=list)
@@ -207,28 +208,28 @@ class RealKeystone:
         return resp.headers["x-subject-token"], resp.json()["token"]
 
     def revoke(self, token: str) -> None:
-        admin, _body = self.token("admin")
         resp = httpx.delete(
             f"{self.url}/auth/tokens",
-            headers={"x-auth-token": admin, "x-subject-token": token},
+            headers={"x-auth-token": self.admin_token, "x-subject-token": token},
             timeout=30,
         )
         assert resp.status_code == 204, resp.text
 
     def validate(self, token: str) -> int:
         """Keystone's own word on `token` (GET /v3/auth/tokens, as the admin)."""
-        admin, _body = self.token("admin")
         resp = httpx.get(
             f"{self.url}/auth/tokens",
-            headers={"x-auth-token": admin, "x-subject-token": token},
+            headers={"x-auth-token": self.admin_token, "x-subject-token": token},
             timeout=30,
         )
         return resp.status_code
 
     def _populate(self) -> None:
         self.accounts["admin"] = Account("admin", "", ADMIN_PASSWORD, "admin")
-        admin, _body = self.token("admin")
-        client = httpx.Client(base_url=self.url, headers={"x-auth-token": admin}, timeout=30)
+        self.admin_token, _body = self.token("admin")
+        client = httpx.Client(
+            base_url=self.url, headers={"x-auth-token": self.admin_token}, timeout=30
+        )
 
         def create(kind: str, body: dict[str, Any]) -> str:
             resp = client.post(f"/{kind}s", json={kind: body})

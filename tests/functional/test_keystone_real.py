@@ -11,9 +11,11 @@ GET /usages also a reader of the project asked about.
 from __future__ import annotations
 
 import datetime
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -54,12 +56,14 @@ def stack(
         svc.wait_workers(1)
         yield ks, svc.url
     finally:
-        if svc is not None:
-            svc.stop()
-            if svc.proc.poll() is None:
-                svc.proc.kill()
-                svc.proc.wait(30)
-        ks.stop()
+        try:
+            if svc is not None:
+                svc.stop()
+        except subprocess.TimeoutExpired:
+            svc.proc.kill()
+            svc.proc.wait(30)
+        finally:
+            ks.stop()
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +77,17 @@ def corral(stack: tuple[RealKeystone, str]) -> str:
 
 
 def call(
-    base: str, method: str, path: str, token: str | None = None, **kw: object
+    base: str,
+    method: str,
+    path: str,
+    token: str | None = None,
+    json: Any = None,
+    extra: dict[str, str] | None = None,
 ) -> httpx.Response:
-    headers = dict(VERSION)
+    headers = {**VERSION, **(extra or {})}
     if token is not None:
         headers["x-auth-token"] = token
-    return httpx.request(method, base + path, headers=headers, timeout=30, **kw)  # type: ignore[arg-type]
+    return httpx.request(method, base + path, headers=headers, json=json, timeout=30)
 
 
 ADMIN_ONLY = [
@@ -147,6 +156,10 @@ def test_project_users_are_403_on_admin_routes_and_read_their_own_usage(
     assert refused.status_code == 403
     detail = refused.json()["errors"][0]["detail"]
     assert "Policy does not allow placement:resource_providers:create to be performed." in detail
+    # Identity headers a caller sends are stripped: only the token speaks.
+    forged = {"x-roles": "admin", "x-service-roles": "service", "x-project-id": "admin"}
+    resp = call(corral, "GET", "/resource_providers", token, extra=forged)
+    assert resp.status_code == 403, resp.text
     own = call(corral, "GET", f"/usages?project_id={keystone.project_id}", token)
     assert own.status_code == 200, own.text
     assert own.json() == {"usages": {}}
