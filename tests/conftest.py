@@ -33,6 +33,13 @@ REQUIRE_SERVICES = os.environ.get("CORRAL_REQUIRE_SERVICES") == "1"
 RABBIT_URL = os.environ.get("CORRAL_TEST_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
 NOVA_VERSION = "34.0.0"
 NOVA_VENV = Path(os.environ.get("CORRAL_NOVA_VENV", Path.home() / ".cache" / "corral-nova34-venv"))
+# Keystone of the same OpenStack cycle as nova 34.0.0 and openstack-placement
+# 16.0.0 (2026.2), for the suite against a real Keystone (tests/functional/
+# test_keystone_real.py).
+KEYSTONE_VERSION = "30.0.0"
+KEYSTONE_VENV = Path(
+    os.environ.get("CORRAL_KEYSTONE_VENV", Path.home() / ".cache" / "corral-keystone-venv")
+)
 # What OpenStack's services use to reach MariaDB and PostgreSQL (oslo.db's
 # default drivers), absent from a virtualenv holding only nova or placement.
 DB_DRIVERS = ("PyMySQL", "psycopg2-binary")
@@ -64,24 +71,12 @@ def with_db_drivers(python: Path, what: str) -> Path:
     return python
 
 
-def _nova_installed(python: Path) -> bool:
-    if not python.exists():
-        return False
-    probe = subprocess.run(
-        [str(python), "-c", "import importlib.metadata as m; print(m.version('nova'))"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return probe.returncode == 0 and probe.stdout.strip() == NOVA_VERSION
-
-
 @pytest.fixture(scope="session")
 def nova_python() -> Path:
     """The Nova virtualenv's interpreter (NOVA_VENV), building the virtualenv
     with nova==NOVA_VERSION from PyPI when absent."""
     python = NOVA_VENV / "bin" / "python"
-    if _nova_installed(python):
+    if _installed(python, "nova", NOVA_VERSION):
         return python
     started = time.monotonic()
     try:
@@ -95,6 +90,47 @@ def nova_python() -> Path:
     except (subprocess.SubprocessError, OSError) as exc:
         _service_missing(f"a virtualenv with nova=={NOVA_VERSION} from PyPI", exc)
     print(f"built {NOVA_VENV} in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    return python
+
+
+def _installed(python: Path, package: str, version: str) -> bool:
+    if not python.exists():
+        return False
+    probe = subprocess.run(
+        [str(python), "-c", f"import importlib.metadata as m; print(m.version({package!r}))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return probe.returncode == 0 and probe.stdout.strip() == version
+
+
+@pytest.fixture(scope="session")
+def keystone_python() -> Path:
+    """The Keystone virtualenv's interpreter (KEYSTONE_VENV), building the
+    virtualenv with keystone==KEYSTONE_VERSION from PyPI when absent. Keystone
+    needs nothing more to serve on SQLite with fernet tokens: its WSGI
+    application runs under the standard library's server."""
+    python = KEYSTONE_VENV / "bin" / "python"
+    if _installed(python, "keystone", KEYSTONE_VERSION):
+        return python
+    started = time.monotonic()
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "venv", str(KEYSTONE_VENV)],
+            check=True,
+            timeout=300,
+            capture_output=True,
+        )
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", f"keystone=={KEYSTONE_VERSION}"],
+            check=True,
+            timeout=1200,
+            capture_output=True,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        _service_missing(f"a virtualenv with keystone=={KEYSTONE_VERSION} from PyPI", exc)
+    print(f"built {KEYSTONE_VENV} in {time.monotonic() - started:.0f} s", file=sys.stderr)
     return python
 
 
