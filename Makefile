@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # the [api] auth_strategy of the config instead.
 RUN_AUTH ?= --auth-strategy noauth2
 
-.PHONY: run test lint unit functional e2e conformance audit bench clean venv
+.PHONY: run test lint unit functional e2e faults conformance audit bench clean venv
 
 venv: $(STAMP)
 
@@ -41,10 +41,15 @@ functional: $(STAMP)
 # The end-to-end Nova cloud (tests/e2e: Nova 34's own services on corral,
 # MariaDB and RabbitMQ) takes minutes, so it has a target of its own.
 test: lint $(STAMP)
-	$(BIN)/pytest tests --ignore=tests/e2e
+	$(BIN)/pytest tests --ignore=tests/e2e --ignore=tests/faults
 
 e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e
+
+# Real processes killed and dependencies cut off under load, the invariants
+# checked after each (tests/faults): minutes, so a target of its own.
+faults: $(STAMP)
+	$(BIN)/pytest tests/faults
 
 conformance: $(STAMP)
 	$(BIN)/python tests/conformance/check.py --runner $(CONFORMANCE)/run

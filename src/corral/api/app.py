@@ -30,6 +30,7 @@ from corral.api.http import Request, Response, accepted, json_response
 from corral.api.routing import Router
 from corral.api.services import Services
 from corral.errors import BadRequest, CorralError
+from corral.store.database import is_unreachable
 
 LOG = logging.getLogger(__name__)
 
@@ -207,11 +208,26 @@ class App:
                 resp.add_header("www-authenticate", exc.challenge)
             if isinstance(exc, api_errors.Overloaded):
                 resp.add_header("retry-after", str(exc.retry_after))
-        except Exception:
-            LOG.exception("unhandled error in %s %s", method, path)
-            resp = self._error(500, "Internal error.", None, version, request_id, method)
-            # Upstream's fault wrapper sits outside the microversion middleware.
-            version = None
+        except Exception as exc:
+            if is_unreachable(exc):
+                # The database is down or cut off: nothing was changed (a write's
+                # transaction did not commit, or its outcome is read back with
+                # GET), and the answer is "retry", not "corral is broken".
+                LOG.warning("%s %s: the database cannot be reached: %s", method, path, exc)
+                resp = self._error(
+                    503,
+                    "The database cannot be reached; retry in a moment.",
+                    None,
+                    version,
+                    request_id,
+                    method,
+                )
+                resp.add_header("retry-after", str(RETRY_AFTER_SECONDS))
+            else:
+                LOG.exception("unhandled error in %s %s", method, path)
+                resp = self._error(500, "Internal error.", None, version, request_id, method)
+                # Upstream's fault wrapper sits outside the microversion middleware.
+                version = None
         if version is not None:
             resp.add_header(microversion.HEADER, f"placement {version}")
             if vary:

@@ -20,6 +20,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from corral.errors import ConcurrentUpdate
 from corral.store import tables
@@ -82,6 +84,26 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached now (down, the
+    connection cut or refused, the pool exhausted, SQLite's file locked past its
+    timeout), rather than that a statement is wrong: a state that passes, which
+    the API answers with 503 and the caller retries."""
+    if isinstance(exc, (DisconnectionError, PoolTimeout)):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    text = str(exc.orig)
+    if isinstance(exc.orig, sqlite3.Error):
+        return "database is locked" in text or "unable to open database" in text
+    # psycopg's OperationalError: connecting failed, or the connection broke.
+    return True
 
 
 def _configure_sqlite(engine: Engine) -> None:
