@@ -4,7 +4,7 @@ Fills a scratch Nova 34 API + cell1 database pair with N nova-compute
 services, N compute nodes (one per service, with the NUMA topology, stats and
 PCI pools a libvirt compute reports), a few aggregates holding every host and
 one live instance per node (with its instance_extra flavor), as Nova's
-services would write them (plain SQL inserts). Then it times three refreshes
+services would write them (plain SQL inserts). Then it times four refreshes
 into a fresh corral SQLite database:
 
 - first: everything new (every node, service, aggregate and instance written);
