@@ -4,11 +4,12 @@ Fills a scratch Nova 34 API + cell1 database pair with N nova-compute
 services, N compute nodes (one per service, with the NUMA topology, stats and
 PCI pools a libvirt compute reports), a few aggregates holding every host and
 one live instance per node (with its instance_extra flavor), as Nova's
-services would write them (plain SQL inserts). Then it times three refreshes
+services would write them (plain SQL inserts). Then it times four refreshes
 into a fresh corral SQLite database:
 
 - first: everything new (every node, service, aggregate and instance written);
 - steady: nothing changed in Nova (the reads alone; nothing is written);
+- heartbeats only: every service reported (last_seen_up moved), nothing else;
 - 1% services: 1% of the services disabled in Nova, then a refresh.
 
 The Nova schema is Nova's own, made by `nova-manage api_db sync` / `db sync`
@@ -250,6 +251,19 @@ def register_providers(db: Database, nodes: list[tuple[str, str]]) -> None:
         )  # fmt: skip
 
 
+def heartbeat_all(cell_url: str) -> int:
+    """Every service reports in, as nova-compute's report_state does every
+    report_interval (10 s): last_seen_up moves."""
+    cell = create_engine(cell_url)
+    with cell.begin() as conn:
+        moved = conn.execute(
+            text("UPDATE services SET last_seen_up = :now, report_count = report_count + 1"),
+            {"now": utcnow()},
+        ).rowcount
+    cell.dispose()
+    return int(moved)
+
+
 def change_services(cell_url: str, n: int) -> int:
     """1% of the services disabled, as `openstack compute service set --disable` does."""
     step = 100
@@ -317,6 +331,8 @@ def main() -> None:
                     sys.exit(f"first refresh saw {first.nodes} nodes, {first.instances} instances")
                 rows.append(("first (everything new)", first, written))
                 rows.append(("steady (nothing changed)", *timed(feed, db)))
+                beats = heartbeat_all(cell_url)
+                rows.append((f"heartbeats only ({beats:,} moved)", *timed(feed, db)))
                 changed = change_services(cell_url, args.nodes)
                 rows.append((f"1% services changed ({changed})", *timed(feed, db)))
             finally:

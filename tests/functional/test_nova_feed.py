@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +48,13 @@ NOVA_TABLES = {  # in an order rows can be deleted in (foreign keys)
         "host_mappings",
         "cell_mappings",
     ],
-    "cell": ["instance_extra", "instances", "compute_nodes", "services"],
+    "cell": [
+        "instance_system_metadata",
+        "instance_extra",
+        "instances",
+        "compute_nodes",
+        "services",
+    ],
 }
 
 NUMA = {
@@ -530,3 +537,162 @@ def test_a_postgresql_backed_nova(nova_pg_dbs: dict[str, str], corral_db: Databa
         feed.dispose()
         api.dispose()
         cell.dispose()
+
+
+def _flavor(name: str, vcpus: int) -> str:
+    data = {
+        "name": name,
+        "flavorid": name,
+        "vcpus": vcpus,
+        "memory_mb": 1024 * vcpus,
+        "root_gb": 10,
+        "ephemeral_gb": 0,
+        "swap": 0,
+        "extra_specs": {},
+    }
+    return json.dumps(
+        {"cur": {"nova_object.name": "Flavor", "nova_object.data": data}, "old": None, "new": None}
+    )
+
+
+def test_templated_cell_url_resize_rebuild_and_heartbeats(
+    nova: Nova, nova_dbs: dict[str, str], corral_db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    from corral.store import compute_hosts as host_store
+    from corral.store import instances as instance_store
+
+    cell_db = nova_dbs["cell"].rsplit("/", 1)[1]
+    # Nova's template form: the parts come from the URL corral was given.
+    template = "{scheme}://{username}:{password}@{hostname}:{port}/" + cell_db
+    nova.run(
+        nova.api,
+        "INSERT INTO cell_mappings (id, uuid, name, transport_url, database_connection,"
+        " disabled) VALUES (2, :u, 'cell1', 'rabbit://', :d, 0)",
+        u=CELL1,
+        d=template,
+    )
+    nova.compute("cmp1", node_id=1)
+    inst = str(uuid.uuid4())
+    nova.instance(inst, "cmp1", 1)
+    nova.run(
+        nova.cell,
+        "INSERT INTO instance_system_metadata (instance_uuid, `key`, value, deleted) VALUES"
+        " (:u, 'image_hw_machine_type', 'q35', 0), (:u, 'image_min_ram', '0', 0),"
+        " (:u, 'owner_user_name', 'alice', 0)",
+        u=inst,
+    )
+    feed = NovaFeed(corral_db, nova_dbs["api"], interval=1.0, grace=0.0)
+    # Liveness polled every 0.25 s (corral.scheduler.host_cache.liveness).
+    cache = HostCache(corral_db, heartbeat_poll_interval=0.25)
+    cache.load()
+
+    def held() -> Any:
+        with corral_db.read() as conn:
+            row = instance_store.get_by_uuid(conn, inst)
+        assert row is not None
+        return row.values
+
+    try:
+        result = feed.refresh()
+        assert result.ran, result
+        assert not result.failed_cells, caplog.text
+        assert set(_hosts(cache)) == {"cmp1"}
+        values = held()
+        assert values.flavor["name"] == "m1.small" and values.flavor["vcpus"] == 1
+        # image_* keys only, the image's own attributes (min_ram) left out.
+        assert values.image_properties == {"hw_machine_type": "q35"}
+
+        # A resize: Nova saves the new flavor in instance_extra (updated_at moves).
+        nova.run(
+            nova.cell,
+            "UPDATE instance_extra SET flavor=:f, updated_at=UTC_TIMESTAMP()"
+            " WHERE instance_uuid=:u",
+            f=_flavor("m1.large", 4),
+            u=inst,
+        )
+        feed.refresh()
+        assert held().flavor["name"] == "m1.large" and held().flavor["vcpus"] == 4
+        # A second save within the same second (Nova's DATETIME has no fraction)
+        # is seen too: a recent save is read again.
+        nova.run(
+            nova.cell,
+            "UPDATE instance_extra SET flavor=:f, updated_at=UTC_TIMESTAMP()"
+            " WHERE instance_uuid=:u",
+            f=_flavor("m1.xlarge", 8),
+            u=inst,
+        )
+        feed.refresh()
+        assert held().flavor["vcpus"] == 8
+        # A rebuild: new image properties in the system metadata.
+        nova.run(
+            nova.cell,
+            "UPDATE instance_system_metadata SET value='pc' WHERE `key`='image_hw_machine_type'",
+        )
+        nova.run(nova.cell, "UPDATE instances SET updated_at=UTC_TIMESTAMP() WHERE uuid=:u", u=inst)
+        feed.refresh()
+        assert held().image_properties == {"hw_machine_type": "pc"}
+        cache.catch_up()
+        batch_images = queries.every_host(cache).instance_image_properties
+        assert batch_images == [{inst: {"hw_machine_type": "pc"}}]
+
+        # Heartbeats: a service last seen 10 minutes ago is down (service_down_time 60).
+        nova.run(
+            nova.cell,
+            "UPDATE services SET last_seen_up = UTC_TIMESTAMP() - INTERVAL 10 MINUTE"
+            " WHERE host='cmp1'",
+        )
+        assert feed.refresh().writes == 1  # the heartbeat alone, one transaction
+        time.sleep(0.3)  # the next heartbeat poll is due
+        assert not _hosts(cache)["cmp1"]["up"]
+        with corral_db.read() as conn:
+            service = host_store.service(conn, "cmp1")
+        assert service is not None and service.last_heartbeat is not None
+        nova.run(nova.cell, "UPDATE services SET last_seen_up = UTC_TIMESTAMP() WHERE host='cmp1'")
+        assert feed.refresh().writes == 1
+        time.sleep(0.3)  # the next heartbeat poll is due
+        assert _hosts(cache)["cmp1"]["up"]
+    finally:
+        feed.dispose()
+
+
+def test_many_hosts_in_few_transactions(
+    nova: Nova, nova_dbs: dict[str, str], corral_db: Database
+) -> None:
+    from corral.compute import nova_sync
+
+    nova.cells()
+    n = nova_sync.NODES_PER_TRANSACTION + 5
+    for i in range(n):
+        nova.compute(f"many{i:04d}", node_id=i + 1)
+    nova.compute("bad-one", node_id=n + 1, vcpus=-1)
+    nova.run(
+        nova.api,
+        "INSERT INTO aggregates (id, uuid, name) VALUES (1, :u, 'a1')",
+        u=str(uuid.uuid4()),
+    )
+    nova.run(
+        nova.api,
+        "INSERT INTO aggregate_hosts (aggregate_id, host) SELECT 1, host FROM host_mappings",
+    )
+    feed = NovaFeed(corral_db, nova_dbs["api"], grace=0.0)
+    cache = HostCache(corral_db)
+    cache.load()
+    try:
+        first = feed.refresh()
+        # Two node transactions, services + heartbeats, the aggregate.
+        assert first.writes == 4
+        assert set(first.skipped) == {"bad-one"}
+        hosts = _hosts(cache)
+        assert len(hosts) == n and "bad-one" not in hosts
+        (aggregate,) = cache.aggregates().values()
+        assert len(aggregate.hosts) == n + 1  # Nova's membership, the skipped host's too
+        assert feed.refresh().writes == 0
+        nova.run(
+            nova.cell,
+            "UPDATE compute_nodes SET stats=:s WHERE host='many0003'",
+            s=json.dumps({"io_workload": "7"}),
+        )
+        assert feed.refresh().writes == 1
+        assert _hosts(cache)["many0003"]["io_ops"] == 7
+    finally:
+        feed.dispose()

@@ -201,6 +201,18 @@ def unmirror_host(
         _replace(db, provider_uuid, add=(), remove=aggregate_uuids)
 
 
+def mirror_many(db: Database, changes: Mapping[str, tuple[Sequence[str], Sequence[str]]]) -> None:
+    """`mirror_host_aggregates` and `unmirror_host` for many providers at once
+    (provider uuid -> (aggregate uuids to add, to remove)), in one transaction
+    that bumps the generation of each provider it changes."""
+    wanted = {p: (add, remove) for p, (add, remove) in changes.items() if add or remove}
+    for provider_uuid in sorted(placement_aggregates.change_many(db, wanted)):
+        LOG.warning(
+            "resource provider %s is not in Placement; its aggregates are not mirrored",
+            provider_uuid,
+        )
+
+
 def _replace(
     db: Database, provider_uuid: str, *, add: Sequence[str], remove: Sequence[str]
 ) -> None:

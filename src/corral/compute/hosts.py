@@ -9,13 +9,13 @@ aggregates of the host's aggregates (corral.compute.aggregates).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from corral.compute.aggregates import mirror_host_aggregates, unmirror_host
+from corral.compute.aggregates import mirror_host_aggregates, mirror_many, unmirror_host
 from corral.compute.hardware import numa, pci
-from corral.errors import BadRequest, Conflict, NotFound
+from corral.errors import BadRequest, Conflict, CorralError, NotFound
 from corral.store import compute_hosts as store
 from corral.store import host_aggregates as aggregate_store
 from corral.store import instances as instance_store
@@ -85,6 +85,73 @@ def register_node(
     # After the commit, as Nova's API mirrors after its own write.
     mirror_host_aggregates(db, [values.provider_uuid], aggregate_uuids)
     return view, node is None
+
+
+def register_nodes(
+    db: Database, nodes: Sequence[tuple[str, str, NodeValues]], *, hardware_checked: bool = False
+) -> dict[tuple[str, str], CorralError]:
+    """`register_node` for many (host, nodename, values) in one transaction
+    (then one mirror of their hosts' aggregates): each node is checked, and
+    refused or written, as `register_node` would. Returns the refused
+    (host, nodename) and why. `hardware_checked`: the caller parsed each
+    node's NUMA topology and PCI pools with the same readers already (the
+    Nova feed's corral.compute.nova_rows)."""
+    refused: dict[tuple[str, str], CorralError] = {}
+    checked: list[tuple[str, str, NodeValues]] = []
+    for host, nodename, values in nodes:
+        try:
+            if not hardware_checked:
+                _check_hardware(values)
+        except BadRequest as exc:
+            refused[(host, nodename)] = exc
+            continue
+        checked.append((host, nodename, values))
+    if not checked:
+        return refused
+    now = utcnow()
+    hosts = {host for host, _n, _v in checked}
+    with db.write() as conn:
+        owners = store.nodes_by_providers(conn, [v.provider_uuid for _h, _n, v in checked])
+        existing = {(n.host, n.nodename): n for n in store.nodes_of_hosts(conn, hosts)}
+        claimed: dict[str, tuple[str, str]] = {}
+        inserts: list[tuple[str, str, NodeValues]] = []
+        updates: list[tuple[int, NodeValues]] = []
+        written: list[tuple[str, NodeValues]] = []
+        for host, nodename, values in checked:
+            owner = owners.get(values.provider_uuid)
+            holder = (owner.host, owner.nodename) if owner is not None else None
+            holder = claimed.get(values.provider_uuid, holder)
+            if holder is not None and holder != (host, nodename):
+                refused[(host, nodename)] = Conflict(
+                    f"Resource provider {values.provider_uuid} is already the node "
+                    f"{holder[1]} of host {holder[0]}."
+                )
+                continue
+            claimed[values.provider_uuid] = (host, nodename)
+            node = existing.get((host, nodename))
+            if node is None:
+                inserts.append((host, nodename, values))
+            elif node.values != values:
+                updates.append((node.id, values))
+            written.append((host, values))
+        store.update_nodes(conn, updates, now)
+        store.insert_nodes(conn, inserts, now)
+        served = store.services_of_hosts(conn, hosts)
+        store.insert_services(conn, [h for h in hosts if h not in served], now)
+        aggregates_of: dict[str, list[str]] = {}
+        for aggregate in aggregate_store.of_hosts(conn, hosts):
+            for member in aggregate.hosts:
+                aggregates_of.setdefault(member, []).append(aggregate.uuid)
+    # After the commit, as Nova's API mirrors after its own write.
+    mirror_many(
+        db,
+        {
+            values.provider_uuid: (aggregates_of.get(host, []), [])
+            for host, values in written
+            if aggregates_of.get(host)
+        },
+    )
+    return refused
 
 
 def show_host(db: Database, host: str) -> HostView:

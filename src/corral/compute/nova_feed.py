@@ -15,7 +15,20 @@ API uses. Those writes go to the change log, so every process's host cache
 Staleness: a change committed in Nova reaches corral's tables at most one
 interval plus one read later, and the host caches at their next catch-up
 (each search catches up). A steady cloud costs one read of each database per
-interval and no write, except the heartbeats Nova's services keep moving.
+interval and no write, except the heartbeats Nova's services keep moving
+(one executemany for all of them, outside the change log).
+
+Cost per refresh, so that 10,000 hosts refresh well inside the interval:
+- Nova's compute_nodes and instances are read as one digest per row (MD5
+  computed by MariaDB/PostgreSQL, corral.store.nova_db.reader); only rows
+  whose digest moved are read in full, and a row equal to last time's is not
+  validated again. Flavors and image properties are read for new instances
+  and those Nova saved since (instance_extra / instances.updated_at).
+- corral's own rows are not read back each time: corral.compute.nova_held
+  follows the change log (as the host cache does) and reads only what changed.
+- What differs is written in few transactions: nodes NODES_PER_TRANSACTION
+  at a time (corral.compute.hosts.register_nodes), their aggregates mirrored
+  to Placement in one, services and heartbeats in one, instances in one.
 
 Rules:
 - Nova's databases are only read (read-only sessions; corral.store.nova_db).
@@ -45,6 +58,7 @@ difference.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 import time
@@ -56,19 +70,20 @@ from typing import Any
 from sqlalchemy import Engine, make_url, text
 
 from corral.compute import nova_sync
+from corral.compute.image_meta import image_properties
+from corral.compute.nova_held import HeldRows
 from corral.compute.nova_rows import BadRow, flavor_of, node_values
 from corral.compute.nova_sync import Desired
-from corral.store import compute_hosts as host_store
-from corral.store import instances as instance_store
 from corral.store.compute_hosts import NodeValues
-from corral.store.database import Database, safe_url
-from corral.store.instances import InstanceRow
+from corral.store.database import Database, safe_url, utcnow
 from corral.store.nova_db import reader
 from corral.store.nova_db.reader import (
     ApiRows,
     CellMapping,
+    CellMemory,
     CellRows,
     NovaInstance,
+    NovaNode,
     NovaService,
 )
 
@@ -79,6 +94,10 @@ ADVISORY_LOCK_KEY = 0x636F7272616C4E46 & 0x7FFFFFFFFFFFFFFF
 # Floor of the grace given to corral's own writes (see the module docstring):
 # longer than a build takes from the claim to instances.host being written.
 MIN_GRACE = 120.0
+# Seconds an instance's flavor and image are read again after Nova saved it
+# (see NovaFeed._extras_for): longer than the clocks of Nova's hosts and
+# corral's may differ.
+RECENT_SAVE = 60.0
 
 
 @dataclass
@@ -94,6 +113,16 @@ class RefreshResult:
     failed_cells: list[str] = field(default_factory=list)
     ran: bool = True  # False: another process held the lock, or the API database was unreadable
     seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class KnownExtras:
+    """An instance's flavor and image properties as last read from Nova (None:
+    unreadable or absent), and the saves they were read after."""
+
+    stamp: tuple[datetime.datetime | None, datetime.datetime | None]
+    flavor: dict[str, Any] | None
+    image_properties: dict[str, Any] | None
 
 
 # --- the feed --------------------------------------------------------------------
@@ -119,6 +148,12 @@ class NovaFeed:
         self._passwords: set[str] = set()
         self._note_password(api_url)
         self._logged_skips: dict[str, str] = {}
+        self._held = HeldRows()
+        # (cell uuid, Nova's row) -> what it validated to last time: a row
+        # Nova did not change is not decoded and checked again.
+        self._validated: dict[tuple[str, NovaNode], NodeValues | BadRow] = {}
+        self._memories: dict[str, CellMemory] = {}  # cell uuid -> its rows read last
+        self._extras: dict[str, KnownExtras] = {}  # instance uuid -> its flavor and image
         self._cell_errors: dict[str, str] = {}  # cell uuid -> the error last logged
         self._stop = threading.Event()
         self._last_summary: tuple[int, int, int, int] | None = None
@@ -229,14 +264,15 @@ class NovaFeed:
         return self._api
 
     def _cell_engine(self, cell: CellMapping) -> Engine:
+        url = reader.format_cell_url(cell.database_connection, self._api_url)
         known = self._cells.get(cell.uuid)
-        if known is not None and known[0] == cell.database_connection:
+        if known is not None and known[0] == url:
             return known[1]
         if known is not None:
             known[1].dispose()
-        self._note_password(cell.database_connection)
-        engine = reader.read_only_engine(cell.database_connection)
-        self._cells[cell.uuid] = (cell.database_connection, engine)
+        self._note_password(url)
+        engine = reader.read_only_engine(url)
+        self._cells[cell.uuid] = (url, engine)
         return engine
 
     def _refresh(self) -> RefreshResult:
@@ -255,17 +291,17 @@ class NovaFeed:
         for gone in set(self._cells) - {c.uuid for c in api.cells}:
             self._cells.pop(gone)[1].dispose()
 
-        with self.db.read() as conn:
-            held_instances = {r.uuid: r for r in instance_store.every_row(conn)}
-            held_nodes = host_store.nodes_by_ids(conn)
-            held_services = {s.host: s for s in host_store.services_by_ids(conn)}
+        self._held.catch_up(self.db)
+        held_instances = {r.uuid: r for r in self._held.instances.values()}
+        held_nodes = list(self._held.nodes.values())
+        held_services = {s.host: s for s in self._held.services.values()}
 
         cells: dict[str, CellRows] = {}
         for cell in api.cells:
             try:
                 with reader.snapshot(self._cell_engine(cell)) as conn:
                     cells[cell.uuid] = reader.read_cell(
-                        conn, lambda found: self._needs_flavor(found, held_instances)
+                        conn, self._memories.setdefault(cell.uuid, CellMemory()), self._extras_for
                     )
             except Exception as exc:
                 why = self.scrub(exc)
@@ -276,7 +312,7 @@ class NovaFeed:
                     "Nova feed: cannot read cell %s (%s) at %s: %s; keeping its hosts as they are",
                     cell.name,
                     cell.uuid,
-                    safe_url(cell.database_connection),
+                    safe_url(reader.format_cell_url(cell.database_connection, self._api_url)),
                     why,
                 )
                 self._cell_errors[cell.uuid] = why
@@ -297,15 +333,28 @@ class NovaFeed:
         )
         result.writes += nova_sync.sync_groups(self.db, api.groups)
         result.writes += nova_sync.remove_hosts(self.db, desired, held_nodes, frozen)
+        if result.writes:
+            # The rows just written, read back now rather than by the next
+            # refresh, so that a steady cloud's refresh reads no row of corral's.
+            self._held.catch_up(self.db)
         result.hosts = len({h for h, _n in desired.nodes})
         result.nodes = len(desired.nodes)
         result.instances = len(desired.instances)
         return result
 
-    def _needs_flavor(
-        self, found: list[NovaInstance], held: Mapping[str, InstanceRow]
-    ) -> list[str]:
-        return [i.uuid for i in found if i.uuid not in held or not held[i.uuid].values.flavor]
+    def _extras_for(self, found: list[NovaInstance]) -> list[str]:
+        """The instances whose flavor and image are to be read: new ones, and
+        those Nova saved since (a resize changes instance_extra, a rebuild the
+        instance's row), and those saved lately: Nova's timestamps may count
+        whole seconds, so a second save within the same second moves none."""
+        recent = utcnow() - datetime.timedelta(seconds=RECENT_SAVE)
+        return [
+            i.uuid
+            for i in found
+            if (known := self._extras.get(i.uuid)) is None
+            or known.stamp != (i.updated_at, i.extra_updated_at)
+            or any(t is not None and t >= recent for t in known.stamp)
+        ]
 
     # --- what Nova holds -----------------------------------------------------------
 
@@ -317,8 +366,9 @@ class NovaFeed:
         host_cell: dict[str, str] = {}
         provider_of: dict[tuple[str, str], str] = {}
         instances: dict[str, NovaInstance] = {}
-        flavors: dict[str, dict[str, Any]] = {}
+        extras: dict[str, KnownExtras] = {}
         skipped: dict[str, str] = {}
+        validated: dict[tuple[str, NovaNode], NodeValues | BadRow] = {}
         for cell_uuid, rows in cells.items():
             for service in rows.services:
                 # A host in two cells (a half-finished move): its host mapping decides.
@@ -332,20 +382,36 @@ class NovaFeed:
                 if not host or host_cell.get(host) != cell_uuid:
                     # Nova's HostManager skips a node without a compute service.
                     continue
-                try:
-                    values = node_values(node, cell_uuid)
-                except BadRow as exc:
-                    skipped[host] = f"node {node.hypervisor_hostname}: {exc}"
+                known = self._validated.get((cell_uuid, node))
+                if known is None:
+                    try:
+                        known = node_values(node, cell_uuid)
+                    except BadRow as exc:
+                        known = exc
+                validated[(cell_uuid, node)] = known
+                if isinstance(known, BadRow):
+                    skipped[host] = f"node {node.hypervisor_hostname}: {known}"
                     continue
+                values = known
                 nodes[(host, values.hypervisor_hostname)] = values
                 provider_of[(host, values.hypervisor_hostname)] = values.provider_uuid
             for instance in rows.instances:
+                stamp = (instance.updated_at, instance.extra_updated_at)
+                read = rows.extras.get(instance.uuid)
+                if read is not None:
+                    sysmeta = read.system_metadata
+                    extras[instance.uuid] = KnownExtras(
+                        stamp,
+                        flavor_of(read.flavor),
+                        image_properties(sysmeta) if sysmeta else None,
+                    )
+                elif (seen := self._extras.get(instance.uuid)) is not None:
+                    extras[instance.uuid] = seen
                 if host_cell.get(instance.host) == cell_uuid:
                     instances[instance.uuid] = instance
-            for instance_uuid, extra in rows.flavors.items():
-                flavor = flavor_of(extra)
-                if flavor is not None:
-                    flavors[instance_uuid] = flavor
+        # Only the rows read this time: a cell that could not be read keeps nothing here.
+        self._validated = validated
+        self._extras = extras
         for key in [k for k in nodes if k[0] in skipped]:
             del nodes[key]
         for host, why in skipped.items():
@@ -353,4 +419,8 @@ class NovaFeed:
                 LOG.warning("Nova feed: skipping compute host %s: %s", host, why)
         self._logged_skips = dict(skipped)
         result.skipped = skipped
-        return Desired(nodes, services, instances, provider_of, flavors)
+        flavors = {u: e.flavor for u, e in extras.items() if e.flavor is not None}
+        images = {
+            u: e.image_properties for u, e in extras.items() if e.image_properties is not None
+        }
+        return Desired(nodes, services, instances, provider_of, flavors, images)

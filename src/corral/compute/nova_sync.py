@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from corral.compute.aggregates import unmirror_host
-from corral.compute.hosts import delete_host, register_node
+from corral.compute.hosts import delete_host, register_nodes
 from corral.compute.nova_rows import MAX_NAME, BadRow, group_rules
 from corral.errors import CorralError
 from corral.store import compute_hosts as host_store
 from corral.store import host_aggregates as aggregate_store
 from corral.store import instances as instance_store
 from corral.store import server_groups as group_store
-from corral.store.compute_hosts import NodeRow, NodeValues, ServiceRow
+from corral.store.compute_hosts import NodeRow, NodeValues, ServiceRow, ServiceState
 from corral.store.database import Database, utcnow
 from corral.store.instances import InstanceRow, InstanceValues
 from corral.store.nova_db.reader import NovaAggregate, NovaGroup, NovaInstance, NovaService
@@ -46,6 +46,10 @@ from corral.store.server_groups import ServerGroupRow
 
 # The feed's logger: its lines read as before the split, under one name.
 LOG = logging.getLogger("corral.compute.nova_feed")
+
+# Compute nodes written per transaction (corral.compute.hosts.register_nodes):
+# few transactions, none holding the write lock long.
+NODES_PER_TRANSACTION = 1000
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ class Desired:
     services: dict[str, NovaService]
     instances: dict[str, NovaInstance]
     provider_of: dict[tuple[str, str], str]
-    flavors: dict[str, dict[str, Any]]
+    flavors: dict[str, dict[str, Any]]  # instance uuid -> its current flavor (instance_extra)
+    images: dict[str, dict[str, Any]]  # instance uuid -> its image properties (system metadata)
 
 
 # --- aggregates ----------------------------------------------------------------
@@ -88,14 +93,11 @@ def sync_aggregates(db: Database, nova: list[NovaAggregate]) -> int:
             meta: dict[str, str | None] = {k: None for k in row.metadata if k not in agg.metadata}
             meta.update({k: v for k, v in agg.metadata.items() if row.metadata.get(k) != v})
             aggregate_store.update_metadata(conn, row.id, meta, now)
-            for host in sorted(set(agg.hosts) - set(row.hosts)):
-                aggregate_store.add_host(conn, row.id, host, now)
-            for host in sorted(set(row.hosts) - set(agg.hosts)):
-                aggregate_store.remove_host(conn, row.id, host)
+            aggregate_store.add_hosts(conn, row.id, set(agg.hosts) - set(row.hosts), now)
+            aggregate_store.remove_hosts(conn, row.id, set(row.hosts) - set(agg.hosts))
         for agg in new:
             new_id = aggregate_store.insert(conn, agg.uuid, agg.name, agg.metadata, now)
-            for host in agg.hosts:
-                aggregate_store.add_host(conn, new_id, host, now)
+            aggregate_store.add_hosts(conn, new_id, agg.hosts, now)
     return 1
 
 
@@ -109,53 +111,62 @@ def sync_hosts(
     held_services: Mapping[str, ServiceRow],
     frozen: set[str],
 ) -> int:
+    """Nodes in transactions of NODES_PER_TRANSACTION (register_nodes), then
+    every service change and heartbeat in one transaction."""
     writes = 0
     held = {(n.host, n.nodename): n for n in held_nodes}
-    for (host, nodename), values in sorted(desired.nodes.items()):
-        row = held.get((host, nodename))
-        if row is not None and row.values == values:
-            continue
-        try:
-            register_node(db, host, nodename, values)
-            writes += 1
-        except CorralError as exc:
+    changed = [
+        (host, nodename, values)
+        for (host, nodename), values in sorted(desired.nodes.items())
+        if (row := held.get((host, nodename))) is None or row.values != values
+    ]
+    for start in range(0, len(changed), NODES_PER_TRANSACTION):
+        refused = register_nodes(
+            db, changed[start : start + NODES_PER_TRANSACTION], hardware_checked=True
+        )
+        for (host, nodename), exc in sorted(refused.items()):
             LOG.warning("Nova feed: cannot record node %s of host %s: %s", nodename, host, exc)
-    service_changes: list[tuple[str, NovaService]] = []
+        writes += 1
+    states: dict[str, ServiceState] = {}
     heartbeats: dict[str, datetime.datetime] = {}
     hosts = {h for h, _n in desired.nodes}
     for host in sorted(hosts - frozen):
         nova = desired.services[host]
         mine = held_services.get(host)
-        reason = nova.disabled_reason if nova.disabled else None
-        if (
-            mine is None
-            or mine.disabled != nova.disabled
-            or mine.disabled_reason != reason
-            or mine.forced_down != nova.forced_down
-        ):
-            service_changes.append((host, nova))
+        state = ServiceState(
+            disabled=nova.disabled,
+            disabled_reason=nova.disabled_reason if nova.disabled else None,
+            forced_down=nova.forced_down,
+        )
+        if mine is None or _state(mine) != state:
+            states[host] = state
         if nova.last_heartbeat is not None and (
             mine is None or mine.last_heartbeat != nova.last_heartbeat
         ):
             heartbeats[host] = nova.last_heartbeat
-    if service_changes or heartbeats:
+    if states or heartbeats:
         now = utcnow()
         with db.write() as conn:
-            for host, nova in service_changes:
-                service = host_store.service(conn, host)
-                if service is None:
-                    continue
-                host_store.update_service(
-                    conn,
-                    service.id,
-                    disabled=nova.disabled,
-                    disabled_reason=nova.disabled_reason if nova.disabled else None,
-                    forced_down=nova.forced_down,
-                    now=now,
-                )
+            # Services of new hosts were created by register_nodes just now.
+            current = dict(held_services)
+            new = [h for h in states if h not in current]
+            current.update(host_store.services_of_hosts(conn, new))
+            host_store.update_services(
+                conn,
+                {
+                    current[h].id: state
+                    for h, state in states.items()
+                    if h in current and _state(current[h]) != state
+                },
+                now,
+            )
             host_store.record_heartbeats(conn, heartbeats)
         writes += 1
     return writes
+
+
+def _state(service: ServiceRow) -> ServiceState:
+    return ServiceState(service.disabled, service.disabled_reason, service.forced_down)
 
 
 def remove_hosts(
@@ -209,16 +220,19 @@ def sync_instances(
         mine = held.get(instance_uuid)
         node = nova.node or ""
         flavor = desired.flavors.get(instance_uuid)
+        image = desired.images.get(instance_uuid)
         values = InstanceValues(
             host=nova.host,
             node=node,
             provider_uuid=desired.provider_of.get((nova.host, node)),
             project_id=nova.project_id,
             user_id=nova.user_id,
-            # The casts' flavor and image properties stay when Nova's row
-            # adds nothing (the image's are in system_metadata, not read).
+            # The casts' flavor and image properties stay when Nova's rows
+            # add nothing (no readable flavor, no image_* system metadata).
             flavor=flavor if flavor is not None else (dict(mine.values.flavor) if mine else {}),
-            image_properties=dict(mine.values.image_properties) if mine else {},
+            image_properties=(
+                image if image is not None else (dict(mine.values.image_properties) if mine else {})
+            ),
         )
         if mine is None:
             inserts.append((instance_uuid, values))
@@ -232,10 +246,8 @@ def sync_instances(
     if not (inserts or updates or deletes):
         return 0
     with db.write() as conn:
-        for instance_id in deletes:
-            instance_store.delete(conn, instance_id)
-        for instance_id, values in updates:
-            instance_store.update(conn, instance_id, values, now)
+        instance_store.delete_many(conn, deletes)
+        instance_store.update_many(conn, updates, now)
         instance_store.insert_many(conn, inserts, now)
     return 1
 

@@ -11,8 +11,9 @@ sync_instance_info a host name and instance uuids.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import cast
 
+from corral.compute.image_meta import image_properties
 from corral.compute.reports import NovaAggregate, ReportedInstance
 from corral.rpc.errors import InvalidMessage
 from corral.rpc.fields import ListOf, NovaObject, Uuid
@@ -23,10 +24,6 @@ from corral.rpc.request_spec import flavor as decode_flavor
 MAX_INSTANCE_UUIDS = 100_000
 # As many aggregates as an AggregateList may carry (rpc/objects.py).
 MAX_AGGREGATES = 10_000
-
-# Nova's utils.get_image_from_system_metadata: these "image_*" keys are the
-# image's own attributes; the other "image_*" keys are its properties.
-_IMAGE_ATTRIBUTES = frozenset({"min_ram", "min_disk", "disk_format", "container_format", "size"})
 
 
 def host_name(value: object, path: str = "host_name") -> str:
@@ -75,16 +72,6 @@ def aggregate(value: object, path: str = "aggregate") -> NovaAggregate:
     return _aggregate(o)
 
 
-def _image_properties(system_metadata: Mapping[str, str | None]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in system_metadata.items():
-        if key.startswith("image_") and value is not None:
-            name = key.removeprefix("image_")
-            if name not in _IMAGE_ATTRIBUTES:
-                out[name] = value
-    return out
-
-
 def _instance(o: NovaObject, path: str) -> ReportedInstance:
     _require(o, path, "uuid", "node", "flavor")
     flavor = decode_flavor(cast(NovaObject, o.get("flavor")), f"{path}.flavor")
@@ -103,7 +90,7 @@ def _instance(o: NovaObject, path: str) -> ReportedInstance:
             "flavorid": flavor.flavorid,
             "extra_specs": dict(flavor.extra_specs),
         },
-        image_properties=_image_properties(
+        image_properties=image_properties(
             cast("Mapping[str, str | None]", plain(o.get("system_metadata") or {}))
         ),
     )

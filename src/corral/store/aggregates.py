@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from corral.store import tables
+from corral.store.chunks import in_chunks
 
 _agg = tables.placement_aggregates
 _rpa = tables.resource_provider_aggregates
@@ -23,6 +24,23 @@ def provider_aggregates(conn: Connection, provider_id: int) -> dict[int, str]:
         .order_by(_agg.c.id)
     )
     return {r.id: r.uuid for r in conn.execute(query)}
+
+
+def providers_aggregates(
+    conn: Connection, provider_ids: Iterable[int]
+) -> dict[int, dict[int, str]]:
+    """`provider_aggregates` for many providers (each one listed, maybe empty)."""
+    out: dict[int, dict[int, str]] = {pid: {} for pid in provider_ids}
+    for chunk in in_chunks(out):
+        query = (
+            select(_rpa.c.resource_provider_id, _agg.c.id, _agg.c.uuid)
+            .select_from(_agg.join(_rpa, _rpa.c.aggregate_id == _agg.c.id))
+            .where(_rpa.c.resource_provider_id.in_(chunk))
+            .order_by(_agg.c.id)
+        )
+        for r in conn.execute(query):
+            out[r.resource_provider_id][r.id] = r.uuid
+    return out
 
 
 def ids_for_uuids(conn: Connection, uuids: Iterable[str]) -> dict[str, int]:
@@ -75,6 +93,23 @@ def add_to_provider(
                     conn.execute(_rpa.insert(), [row])
             except IntegrityError:
                 continue
+
+
+def add_links(conn: Connection, links: Mapping[int, Sequence[int]], now: datetime.datetime) -> None:
+    """`add_to_provider` for many providers (provider id -> aggregate ids) in one statement."""
+    rows = [
+        {"resource_provider_id": pid, "aggregate_id": agg_id, "created_at": now}
+        for pid, agg_ids in sorted(links.items())
+        for agg_id in dict.fromkeys(agg_ids)
+    ]
+    if not rows:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(_rpa.insert(), rows)
+    except IntegrityError:
+        for pid, agg_ids in sorted(links.items()):
+            add_to_provider(conn, pid, agg_ids, now)
 
 
 def remove_from_provider(conn: Connection, provider_id: int, aggregate_ids: Iterable[int]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -143,6 +143,65 @@ def insert_node(
     return int(new_id)
 
 
+def _columns(values: NodeValues) -> dict[str, Any]:
+    # Not asdict: it deep-copies every JSON column of every row.
+    return {name: getattr(values, name) for name in _VALUE_COLUMNS}
+
+
+def nodes_by_providers(conn: Connection, provider_uuids: Collection[str]) -> dict[str, NodeRow]:
+    """provider uuid -> the node it is the root provider of, for those that are one."""
+    out: dict[str, NodeRow] = {}
+    for chunk in in_chunks(provider_uuids):
+        query = select(_hosts).where(_hosts.c.provider_uuid.in_(chunk))
+        out.update((r.provider_uuid, _node(r)) for r in conn.execute(query))
+    return out
+
+
+def insert_nodes(
+    conn: Connection, nodes: Sequence[tuple[str, str, NodeValues]], now: datetime.datetime
+) -> list[int]:
+    """`insert_node` for many (host, nodename, values) in one statement; the new ids."""
+    if not nodes:
+        return []
+    rows = [
+        {"host": host, "nodename": nodename, "created_at": now, "updated_at": now, **_columns(v)}
+        for host, nodename, v in nodes
+    ]
+    ids = [int(i) for i in conn.execute(_hosts.insert().returning(_hosts.c.id), rows).scalars()]
+    host_changes.record(conn, host_changes.HOSTS, ids)
+    return ids
+
+
+_UPDATE_NODE = (
+    _hosts.update()
+    .where(_hosts.c.id == bindparam("b_id"))
+    .values(
+        updated_at=bindparam("b_updated_at"),
+        **{name: bindparam(f"b_{name}", type_=_hosts.c[name].type) for name in _VALUE_COLUMNS},
+    )
+)
+
+
+def update_nodes(
+    conn: Connection, nodes: Sequence[tuple[int, NodeValues]], now: datetime.datetime
+) -> None:
+    """`update_node` for many (node id, values) in one executemany."""
+    if not nodes:
+        return
+    conn.execute(
+        _UPDATE_NODE,
+        [
+            {
+                "b_id": node_id,
+                "b_updated_at": now,
+                **{f"b_{name}": getattr(v, name) for name in _VALUE_COLUMNS},
+            }
+            for node_id, v in nodes
+        ],
+    )
+    host_changes.record(conn, host_changes.HOSTS, [node_id for node_id, _v in nodes])
+
+
 def update_node(conn: Connection, node_id: int, values: NodeValues, now: datetime.datetime) -> None:
     conn.execute(
         _hosts.update().where(_hosts.c.id == node_id).values(updated_at=now, **asdict(values))
@@ -212,6 +271,73 @@ def insert_service(conn: Connection, host: str, now: datetime.datetime) -> Servi
     return found
 
 
+def insert_services(conn: Connection, hosts: Collection[str], now: datetime.datetime) -> list[int]:
+    """`insert_service` for many hosts in one statement; the new ids."""
+    if not hosts:
+        return []
+    rows = [
+        {
+            "host": host,
+            "binary": COMPUTE_BINARY,
+            "disabled": False,
+            "disabled_reason": None,
+            "forced_down": False,
+            "last_heartbeat": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for host in sorted(set(hosts))
+    ]
+    ids = [
+        int(i) for i in conn.execute(_services.insert().returning(_services.c.id), rows).scalars()
+    ]
+    host_changes.record(conn, host_changes.SERVICES, ids)
+    return ids
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceState:
+    """What an operator sets on a service (`update_service`'s columns)."""
+
+    disabled: bool
+    disabled_reason: str | None
+    forced_down: bool
+
+
+_UPDATE_SERVICE = (
+    _services.update()
+    .where(_services.c.id == bindparam("b_id"))
+    .values(
+        disabled=bindparam("b_disabled"),
+        disabled_reason=bindparam("b_disabled_reason"),
+        forced_down=bindparam("b_forced_down"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
+
+
+def update_services(
+    conn: Connection, states: Mapping[int, ServiceState], now: datetime.datetime
+) -> None:
+    """`update_service` for many service ids in one executemany."""
+    if not states:
+        return
+    conn.execute(
+        _UPDATE_SERVICE,
+        [
+            {
+                "b_id": service_id,
+                "b_disabled": s.disabled,
+                "b_disabled_reason": s.disabled_reason,
+                "b_forced_down": s.forced_down,
+                "b_updated_at": now,
+            }
+            for service_id, s in sorted(states.items())
+        ],
+    )
+    host_changes.record(conn, host_changes.SERVICES, list(states))
+
+
 def update_service(
     conn: Connection,
     service_id: int,
@@ -258,6 +384,14 @@ def record_heartbeats(conn: Connection, heartbeats: Mapping[str, datetime.dateti
         .values(last_heartbeat=bindparam("b_heartbeat")),
         [{"b_host": host, "b_heartbeat": when} for host, when in sorted(heartbeats.items())],
     )
+
+
+def heartbeats(conn: Connection) -> dict[int, datetime.datetime | None]:
+    """Every nova-compute service's last heartbeat, by service id."""
+    query = select(_services.c.id, _services.c.last_heartbeat).where(
+        _services.c.binary == COMPUTE_BINARY
+    )
+    return {int(r[0]): r[1] for r in conn.execute(query)}
 
 
 def delete_service(conn: Connection, service_id: int) -> None:

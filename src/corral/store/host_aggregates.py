@@ -170,6 +170,43 @@ def add_host(conn: Connection, aggregate_id: int, host: str, now: datetime.datet
     return True
 
 
+def add_hosts(
+    conn: Connection, aggregate_id: int, hosts: Collection[str], now: datetime.datetime
+) -> int:
+    """`add_host` for many hosts, one statement and one change-log row; how many were added."""
+    wanted = sorted(set(hosts))
+    if not wanted:
+        return 0
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                _members.insert(),
+                [{"aggregate_id": aggregate_id, "host": h, "created_at": now} for h in wanted],
+            )
+        added = len(wanted)
+    except IntegrityError:
+        # Some were members already (a concurrent writer): one by one.
+        added = sum(add_host(conn, aggregate_id, h, now) for h in wanted)
+        return added
+    host_changes.record(conn, host_changes.HOST_AGGREGATES, [aggregate_id])
+    return added
+
+
+def remove_hosts(conn: Connection, aggregate_id: int, hosts: Collection[str]) -> int:
+    """`remove_host` for many hosts, one change-log row; how many were removed."""
+    removed = 0
+    for chunk in in_chunks(hosts):
+        result = conn.execute(
+            _members.delete().where(
+                _members.c.aggregate_id == aggregate_id, _members.c.host.in_(chunk)
+            )
+        )
+        removed += int(result.rowcount or 0)
+    if removed:
+        host_changes.record(conn, host_changes.HOST_AGGREGATES, [aggregate_id])
+    return removed
+
+
 def remove_host(conn: Connection, aggregate_id: int, host: str) -> bool:
     """Remove the member; False when it was not one."""
     result = conn.execute(

@@ -93,6 +93,16 @@ def every_row(conn: Connection) -> list[InstanceRow]:
     return [_row(r) for r in conn.execute(select(_instances).order_by(_instances.c.id))]
 
 
+def rows_by_ids(conn: Connection, ids: Collection[int]) -> list[InstanceRow]:
+    """The instances of these ids that still exist."""
+    out: list[InstanceRow] = []
+    for chunk in in_chunks(ids):
+        out.extend(
+            _row(r) for r in conn.execute(select(_instances).where(_instances.c.id.in_(chunk)))
+        )
+    return out
+
+
 def placements(conn: Connection, ids: Collection[int] | None = None) -> list[InstancePlacement]:
     """Every instance (None) or those of these ids that still exist."""
     query = select(
@@ -180,6 +190,43 @@ def update(
         .values(updated_at=now, **asdict(values))
     )
     host_changes.record(conn, host_changes.INSTANCES, [instance_id])
+
+
+_UPDATE = (
+    _instances.update()
+    .where(_instances.c.id == bindparam("b_id"))
+    .values(
+        updated_at=bindparam("b_updated_at"),
+        **{name: bindparam(f"b_{name}", type_=_instances.c[name].type) for name in _VALUE_COLUMNS},
+    )
+)
+
+
+def update_many(
+    conn: Connection, rows: Collection[tuple[int, InstanceValues]], now: datetime.datetime
+) -> None:
+    """`update` for many (instance id, values) in one executemany."""
+    if not rows:
+        return
+    conn.execute(
+        _UPDATE,
+        [
+            {
+                "b_id": instance_id,
+                "b_updated_at": now,
+                **{f"b_{name}": getattr(v, name) for name in _VALUE_COLUMNS},
+            }
+            for instance_id, v in rows
+        ],
+    )
+    host_changes.record(conn, host_changes.INSTANCES, [instance_id for instance_id, _v in rows])
+
+
+def delete_many(conn: Connection, instance_ids: Collection[int]) -> None:
+    ids = sorted(set(instance_ids))
+    for chunk in in_chunks(ids):
+        conn.execute(_instances.delete().where(_instances.c.id.in_(chunk)))
+    host_changes.record(conn, host_changes.INSTANCES, ids)
 
 
 def delete(conn: Connection, instance_id: int) -> None:

@@ -23,13 +23,27 @@ form that leaves this module.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlparse
 
-from sqlalchemy import Connection, Engine, and_, create_engine, event, false, or_, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Text,
+    and_,
+    cast,
+    create_engine,
+    event,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.sql.expression import ColumnElement, FromClause
 
 from corral.store.chunks import in_chunks
 from corral.store.database import safe_url
@@ -39,6 +53,7 @@ from corral.store.nova_db import tables as t
 # instances that failed to schedule and never a compute host.
 CELL0_UUID = "00000000-0000-0000-0000-000000000000"
 COMPUTE_BINARY = "nova-compute"
+T = TypeVar("T")
 
 
 class NovaDatabaseError(Exception):
@@ -59,13 +74,61 @@ def parse_url(url: str) -> URL:
     return parsed
 
 
+def _netloc_parts(netloc: str) -> dict[str, str | None]:
+    """nova.objects.cell_mapping._parse_netloc: user:pass@host:port."""
+    userpass, hostport = netloc.split("@", 1) if "@" in netloc else ("", netloc)
+    host, port = hostport, None
+    if hostport.startswith("["):  # [v6]:port (oslo_utils.netutils.parse_host_port)
+        host, _b, rest = hostport[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else None
+    elif hostport.count(":") == 1:
+        host, port = hostport.split(":")
+    username, _c, password = userpass.partition(":")
+    return {
+        "username": username,
+        "password": password if ":" in userpass else None,
+        "hostname": host,
+        "port": port,
+    }
+
+
+def format_cell_url(url: str, default: str) -> str:
+    """A cell mapping's templated database_connection filled in, as Nova's
+    CellMapping.format_db_url does: `{username}`, `{password}`, `{hostname}`,
+    `{port}`, `{scheme}`, `{path}`, `{query}` and `{fragment}` from `default`
+    (Nova takes its own [database] connection; corral has the API database's,
+    which names the same server and account in the deployments that template),
+    and `{username1}`, `{hostname1}` ... for each host of a comma-separated
+    netloc. A URL without a template, or one that does not format, is
+    returned as it is (as Nova logs and keeps it)."""
+    if "{" not in url:
+        return url
+    try:
+        parsed = urlparse(default)
+        subs: dict[str, Any] = {
+            "username": parsed.username,
+            "password": parsed.password,
+            "hostname": parsed.hostname,
+            "port": parsed.port,
+            "scheme": parsed.scheme,
+            "query": parsed.query,
+            "fragment": parsed.fragment,
+            "path": parsed.path.lstrip("/"),
+        }
+        if "," in parsed.netloc:
+            for index, netloc in enumerate(parsed.netloc.split(","), start=1):
+                for key, value in _netloc_parts(netloc).items():
+                    subs[f"{key}{index}"] = value
+        return url.format(**subs)
+    except (ValueError, KeyError, IndexError, AttributeError):
+        return url
+
+
 def read_only_engine(url: str) -> Engine:
     """A small pool of read-only connections to one of Nova's databases."""
     if "{" in url:
-        # A templated cell URL (Nova's CellMapping._format_db_url) takes its
-        # parts from nova-conductor's own [database] connection, which corral
-        # does not have.
-        raise NovaDatabaseError(f"templated database_connection not supported: {safe_url(url)}")
+        # A template that did not format (format_cell_url): no database to read.
+        raise NovaDatabaseError(f"database_connection template did not format: {safe_url(url)}")
     parsed = parse_url(url)
     backend = parsed.get_backend_name()
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
@@ -253,6 +316,18 @@ class NovaInstance:
     node: str | None
     project_id: str
     user_id: str
+    # When the instance's row and its instance_extra row (the flavor) were
+    # last saved: their change is when the flavor and image are read again.
+    updated_at: datetime.datetime | None = None
+    extra_updated_at: datetime.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceExtras:
+    """What is read for an instance only when it is new or was saved since."""
+
+    flavor: str | None  # instance_extra.flavor JSON text
+    system_metadata: dict[str, str | None]  # its image_* instance_system_metadata keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,63 +335,139 @@ class CellRows:
     nodes: list[NovaNode]
     services: list[NovaService]
     instances: list[NovaInstance]
-    flavors: dict[str, str]  # instance uuid -> instance_extra.flavor JSON text
+    extras: dict[str, InstanceExtras]  # instance uuid -> its extras, for those asked for
+
+
+@dataclass
+class CellMemory:
+    """One cell's rows as `read_cell` read them last (row id -> (digest, row)):
+    a row whose digest did not change is not read again."""
+
+    nodes: dict[int, tuple[object, NovaNode]] = field(default_factory=dict)
+    instances: dict[int, tuple[object, NovaInstance]] = field(default_factory=dict)
 
 
 _NODE_COLUMNS = tuple(NovaNode.__dataclass_fields__)
+IMAGE_PREFIX = "image_"
+
+
+def _digest(conn: Connection, columns: Sequence[ColumnElement[Any]]) -> ColumnElement[Any] | None:
+    """An MD5 of the columns computed by the database (None: SQLite, read them all).
+
+    Nova's rows are decoded by a pure-Python driver (PyMySQL) column by
+    column; a digest per row is two columns instead of twenty, and the full
+    row is read only when its digest moved. JSON arrays keep NULL and every
+    value apart, so two different rows never give the same text.
+    """
+    if conn.dialect.name == "mysql":
+        return func.md5(func.json_array(*columns))
+    if conn.dialect.name == "postgresql":
+        return func.md5(cast(func.json_build_array(*columns), Text))
+    return None
+
+
+def _remembered(
+    conn: Connection,
+    key: ColumnElement[int],
+    columns: Sequence[ColumnElement[Any]],
+    where: Sequence[ColumnElement[bool]],
+    source: FromClause,
+    memory: Mapping[int, tuple[object, T]],
+    make: Callable[[Sequence[Any]], T],
+) -> dict[int, tuple[object, T]]:
+    """key -> (digest, row) of every row `where` selects, in key order."""
+    full = select(key, *columns).select_from(source).where(*where)
+    digest = _digest(conn, columns)
+    if digest is None:
+        return {r[0]: (None, make(r[1:])) for r in conn.execute(full.order_by(key))}
+    digests: dict[int, object] = {
+        r[0]: r[1]
+        for r in conn.execute(select(key, digest).select_from(source).where(*where).order_by(key))
+    }
+    out: dict[int, tuple[object, T]] = {}
+    for row_id, row_digest in digests.items():
+        known = memory.get(row_id)
+        if known is not None and known[0] == row_digest:
+            out[row_id] = known
+    for chunk in in_chunks([k for k in digests if k not in out]):
+        for r in conn.execute(full.where(key.in_(chunk))):
+            out[r[0]] = (digests[r[0]], make(r[1:]))
+    return dict(sorted(out.items()))
 
 
 def read_cell(
-    conn: Connection, flavors_for: Callable[[list[NovaInstance]], Collection[str]]
+    conn: Connection,
+    memory: CellMemory,
+    extras_for: Callable[[list[NovaInstance]], Collection[str]],
 ) -> CellRows:
-    """One cell's compute nodes, nova-compute services and live instances.
+    """One cell's compute nodes, nova-compute services and live instances
+    (`memory` is updated once all of them are read).
 
-    Flavors (a few KiB of JSON each) are read only for the instances
-    `flavors_for` names: those corral does not hold as they are already.
+    Flavors (a few KiB of JSON each) and image properties are read only for
+    the instances `extras_for` names: those corral does not hold as they are already.
     """
     cn = t.compute_nodes
-    nodes = [
-        NovaNode(**{name: getattr(r, name) for name in _NODE_COLUMNS})
-        for r in conn.execute(
-            select(*(cn.c[name] for name in _NODE_COLUMNS))
-            .where(cn.c.deleted == 0)
-            .order_by(cn.c.id)
-        )
-    ]
+    nodes = _remembered(
+        conn,
+        cn.c.id,
+        [cn.c[name] for name in _NODE_COLUMNS],
+        [cn.c.deleted == 0],
+        cn,
+        memory.nodes,
+        lambda r: NovaNode(*r),  # the columns are selected in NovaNode's field order
+    )
     sv = t.services
     services = [
-        NovaService(
-            r.host,
-            bool(r.disabled),
-            r.disabled_reason,
-            bool(r.forced_down),
-            r.last_seen_up or r.updated_at or r.created_at,
-            r.version,
-        )
+        NovaService(r[0], bool(r[1]), r[2], bool(r[3]), r[4], r[5])
         for r in conn.execute(
-            select(sv).where(sv.c.binary == COMPUTE_BINARY, sv.c.deleted == 0).order_by(sv.c.id)
-        )
-        if r.host
-    ]
-    it = t.instances
-    instances = [
-        NovaInstance(r.uuid, r.host, r.node, r.project_id or "", r.user_id or "")
-        for r in conn.execute(
-            select(it.c.uuid, it.c.host, it.c.node, it.c.project_id, it.c.user_id)
-            .where(
-                it.c.deleted == 0,
-                it.c.host.is_not(None),
-                or_(it.c.vm_state.is_(None), it.c.vm_state != "deleted"),
+            select(
+                sv.c.host,
+                sv.c.disabled,
+                sv.c.disabled_reason,
+                sv.c.forced_down,
+                func.coalesce(sv.c.last_seen_up, sv.c.updated_at, sv.c.created_at),
+                sv.c.version,
             )
-            .order_by(it.c.id)
+            .where(sv.c.binary == COMPUTE_BINARY, sv.c.deleted == 0)
+            .order_by(sv.c.id)
         )
+        if r[0]
     ]
-    wanted = sorted(set(flavors_for(instances)))
-    ex = t.instance_extra
-    flavors: dict[str, str] = {}
-    for chunk in in_chunks(wanted):
+    it, ex = t.instances, t.instance_extra
+    instances = _remembered(
+        conn,
+        it.c.id,
+        [it.c.uuid, it.c.host, it.c.node, it.c.project_id, it.c.user_id, it.c.updated_at,
+         ex.c.updated_at],
+        [
+            it.c.deleted == 0,
+            it.c.host.is_not(None),
+            or_(it.c.vm_state.is_(None), it.c.vm_state != "deleted"),
+        ],
+        it.outerjoin(ex, and_(ex.c.instance_uuid == it.c.uuid, ex.c.deleted == 0)),
+        memory.instances,
+        lambda r: NovaInstance(r[0], r[1], r[2], r[3] or "", r[4] or "", r[5], r[6]),
+    )  # fmt: skip
+    live = [i for _d, i in instances.values()]
+    extras = _extras(conn, sorted(set(extras_for(live))))
+    memory.nodes, memory.instances = nodes, instances
+    return CellRows([n for _d, n in nodes.values()], services, live, extras)
+
+
+def _extras(conn: Connection, uuids: Sequence[str]) -> dict[str, InstanceExtras]:
+    ex, sm = t.instance_extra, t.instance_system_metadata
+    flavors: dict[str, str | None] = dict.fromkeys(uuids)
+    metadata: dict[str, dict[str, str | None]] = {u: {} for u in uuids}
+    for chunk in in_chunks(uuids):
         query = select(ex.c.instance_uuid, ex.c.flavor).where(
-            and_(ex.c.instance_uuid.in_(chunk), ex.c.deleted == 0)
+            ex.c.instance_uuid.in_(chunk), ex.c.deleted == 0
         )
-        flavors.update((r.instance_uuid, r.flavor) for r in conn.execute(query) if r.flavor)
-    return CellRows(nodes, services, instances, flavors)
+        flavors.update((r[0], r[1]) for r in conn.execute(query) if r[1])
+        query = select(sm.c.instance_uuid, sm.c.key, sm.c.value).where(
+            sm.c.instance_uuid.in_(chunk),
+            sm.c.deleted == 0,
+            sm.c.key.startswith(IMAGE_PREFIX, autoescape=True),
+        )
+        for r in conn.execute(query):
+            metadata[r[0]][r[1]] = r[2]
+    return {u: InstanceExtras(flavors[u], metadata[u]) for u in uuids}

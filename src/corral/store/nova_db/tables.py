@@ -143,6 +143,7 @@ instances = Table(
     Column("project_id", String(255)),
     Column("user_id", String(255)),
     Column("vm_state", String(255)),
+    Column("updated_at", DateTime),
     Column("deleted", Integer),
 )
 
@@ -152,5 +153,16 @@ instance_extra = Table(
     Column("id", Integer, primary_key=True),
     Column("instance_uuid", String(36)),
     Column("flavor", Text),
+    Column("updated_at", DateTime),
+    Column("deleted", Integer),
+)
+
+instance_system_metadata = Table(
+    "instance_system_metadata",
+    cell_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("instance_uuid", String(36)),
+    Column("key", String(255)),
+    Column("value", String(255)),
     Column("deleted", Integer),
 )
