@@ -205,7 +205,7 @@ def test_resize_confirm_then_resize_revert(
     assert_placement_matches(cloud, admin)
 
 
-def test_cold_migrate_and_confirm(
+def test_cold_migrate_without_and_with_a_host_and_confirm(
     cloud: NovaCloud, admin: Operator, flavors: dict[str, dict[str, Any]]
 ) -> None:
     server = boot(admin, "cold", flavors["small"])
@@ -216,6 +216,15 @@ def test_cold_migrate_and_confirm(
     admin.call("compute.confirm_server_resize", server["id"])
     confirmed = settle(admin, server["id"], "ACTIVE")
     assert confirmed["compute_host"] == migrated["compute_host"]
+    assert_placement_matches(cloud, admin)
+
+    # 2.56: the operator names the destination.
+    target = next(h for h in HOSTS if h not in (source, confirmed["compute_host"]))
+    admin.call("compute.migrate_server", server["id"], host=target)
+    assert settle(admin, server["id"], "VERIFY_RESIZE")["compute_host"] == target
+    admin.call("compute.confirm_server_resize", server["id"])
+    assert settle(admin, server["id"], "ACTIVE")["compute_host"] == target
+    assert [m["status"] for m in migrations_of(admin, server["id"])] == ["confirmed"] * 2
     assert_placement_matches(cloud, admin)
 
 
