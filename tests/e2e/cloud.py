@@ -48,11 +48,12 @@ FEED_USER = "corral_e2e_ro"
 FEED_PASSWORD = "E2e-feed-ro-5c1d"
 ADMIN_TOKEN = "admin:admin"
 # What the scheduler runs (corral, or nova-scheduler on the upstream stack):
-# Nova's default filters plus the two the aggregate scenarios need.
+# Nova's default filters plus the two the aggregate scenarios need and
+# NUMATopologyFilter (the pinned servers of test_nova_moves.py).
 ENABLED_FILTERS = (
     "ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,"
     "ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,"
-    "AggregateInstanceExtraSpecsFilter,AggregateMultiTenancyIsolation"
+    "AggregateInstanceExtraSpecsFilter,AggregateMultiTenancyIsolation,NUMATopologyFilter"
 )
 
 
@@ -126,6 +127,7 @@ class NovaCloud:
         stack: str = "corral",
         placement_python: Path | None = None,
         compute_driver: str = "e2e_fake.StableMediumFakeDriver",
+        compute_conf: str = "",
         debug: bool = True,
     ) -> None:
         if stack not in ("corral", "upstream"):
@@ -134,6 +136,8 @@ class NovaCloud:
             raise ValueError("stack='upstream' needs placement_python")
         self.stack = stack
         self.compute_driver = compute_driver
+        # more of each compute's own config file (e.g. a [compute] section)
+        self.compute_conf = compute_conf
         self.debug = debug
         self.placement_python = placement_python
         self.workdir = workdir
@@ -427,7 +431,7 @@ class NovaCloud:
         state = self.workdir / "state" / host
         state.mkdir(parents=True, exist_ok=True)
         extra = self.workdir / f"{host}.conf"
-        extra.write_text(f"[DEFAULT]\nhost = {host}\nstate_path = {state}\n")
+        extra.write_text(f"[DEFAULT]\nhost = {host}\nstate_path = {state}\n{self.compute_conf}")
         self._spawn(
             host,
             [str(self.nova_python), str(NOVA_SIDE / "nova_compute.py"), *self._conf_args(extra)],

@@ -1,19 +1,16 @@
 """Nova 34's moves, run by Nova's own services on corral, end to end.
 
 One cloud (tests/e2e/cloud.py) serves the module: four nova-compute
-processes with Nova's MediumFakeDriver (nova_side/e2e_fake.py: 10 vCPU at
-4.0, 8 GiB less 512 MiB reserved, 1028 GB each). Each test boots its own
-servers, moves them as an operator does (openstacksdk), and after every move
-checks what Nova itself leaves in Placement: each server's allocations sit on its current host and
-nowhere else, with its flavor's resources; no migration consumer holds
-anything; every provider's usage is the sum of its servers'; and
-`nova-manage placement audit` finds no orphaned allocation. Each test
-deletes its servers when done.
-
-Not covered: NUMA-pinned servers. None of nova/virt/fake.py's drivers
-reports a NUMA topology (host_status_base's numa_topology is None) or PCPU
-inventory (supports_pcpus is False); only the libvirt driver over
-fakelibvirt, which is test code and not installed, does.
+processes on Nova's MediumFakeDriver as nova_side/e2e_fake.py extends it
+(StableNUMAFakeDriver: 10 shared CPUs for VCPU at 4.0, 6 dedicated ones for
+PCPU, two NUMA cells, 8 GiB less 512 MiB reserved, 1028 GB; none of
+nova/virt/fake.py's drivers reports a NUMA topology or PCPU). Each test
+boots its own servers, moves them as an operator does (openstacksdk), and
+after every move checks what Nova itself leaves in Placement: each server's
+allocations sit on its current host and nowhere else, with its flavor's
+resources; no migration consumer holds anything; every provider's usage is
+the sum of its servers'; and `nova-manage placement audit` finds no orphaned
+allocation. Each test deletes its servers when done.
 """
 
 from __future__ import annotations
@@ -29,6 +26,12 @@ from tests.e2e.standins import IMAGE2_ID, IMAGE_ID
 from tests.e2e.test_nova_cloud import servers
 
 HOSTS = [f"e2e-compute-{i}" for i in range(1, 5)]
+# Each compute: VCPU from 10 shared CPUs, PCPU from 6 dedicated ones, three in
+# each of its two NUMA cells.
+CLOUD_OPTIONS = {
+    "compute_driver": "e2e_fake.StableNUMAFakeDriver",
+    "compute_conf": "[compute]\ncpu_shared_set = 0-9\ncpu_dedicated_set = 10-15\n",
+}
 MOVE_TIMEOUT_S = 120
 # MediumFakeDriver's memory less reserved_host_memory_mb (512) at ratio 1.0
 HOST_MEMORY_MB = 8192 - 512
@@ -48,8 +51,12 @@ def flavors(cloud: NovaCloud, admin: Operator) -> dict[str, dict[str, Any]]:
             ("big", {"vcpus": 2, "ram": 1024, "disk": 2}),
             ("bigger", {"vcpus": 3, "ram": 1536, "disk": 3}),
             ("whole", {"vcpus": 1, "ram": HOST_MEMORY_MB, "disk": 1}),
+            ("pinned", {"vcpus": 2, "ram": 512, "disk": 1}),
         )
     }
+    admin.call(
+        "compute.create_flavor_extra_specs", made["pinned"]["id"], {"hw:cpu_policy": "dedicated"}
+    )
     return made
 
 
@@ -101,8 +108,9 @@ def settle(op: Operator, server_id: str, status: str) -> dict[str, Any]:
 
 def resources(server: dict[str, Any]) -> dict[str, int]:
     flavor = server["flavor"]
+    pinned = (flavor.get("extra_specs") or {}).get("hw:cpu_policy") == "dedicated"
     return {
-        "VCPU": int(flavor["vcpus"]),
+        "PCPU" if pinned else "VCPU": int(flavor["vcpus"]),
         "MEMORY_MB": int(flavor["ram"]),
         "DISK_GB": int(flavor["disk"]) + int(flavor.get("ephemeral") or 0),
     }
@@ -357,3 +365,44 @@ def test_shelve_offload_and_unshelve(
     assert_placement_matches(cloud, admin)
     # unshelving deleted the snapshot shelving made
     assert set(cloud.glance.images) == {IMAGE_ID, IMAGE2_ID}
+
+
+def test_pinned_servers_multi_create_fill_the_numa_cells(
+    cloud: NovaCloud, admin: Operator, flavors: dict[str, dict[str, Any]]
+) -> None:
+    """Two dedicated vCPUs fit once in a cell of three PCPUs: two such servers
+    per host, though Placement alone (six PCPUs) would offer room for three."""
+    admin.call(
+        "compute.create_server",
+        name="pinned",
+        flavor_id=flavors["pinned"]["id"],
+        image_id=IMAGE_ID,
+        networks="none",
+        min_count=8,
+        max_count=8,
+    )
+
+    def built() -> list[dict[str, Any]] | None:
+        found = servers(admin, "pinned")
+        if len(found) == 8 and all(s["status"] in ("ACTIVE", "ERROR") for s in found):
+            return found
+        return None
+
+    found: list[dict[str, Any]] = wait_for("8 pinned servers", built, MOVE_TIMEOUT_S, 2)
+    bad = [(s["name"], s["status"], s.get("fault")) for s in found if s["status"] != "ACTIVE"]
+    assert not bad, bad
+    assert Counter(s["compute_host"] for s in found) == dict.fromkeys(HOSTS, 2)
+    assert_placement_matches(cloud, admin)
+    # No host has a cell with two free PCPUs left: a ninth finds no host.
+    extra = admin.call(
+        "compute.create_server",
+        name="pinned-ninth",
+        flavor_id=flavors["pinned"]["id"],
+        image_id=IMAGE_ID,
+        networks="none",
+    )
+    ninth = settle(admin, extra["id"], "ERROR")
+    message = str(ninth["fault"]["message"])
+    assert message.startswith("No valid host was found."), message
+    # corral's explanation rides in the fault: the cells, not the PCPU count.
+    assert "NUMA" in message, message
