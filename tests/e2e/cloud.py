@@ -3,7 +3,10 @@
 Every Nova part is Nova's own code from PyPI (the Nova 34 virtualenv), run as
 separate processes: nova-api (its WSGI application under a threading WSGI
 server), nova-conductor, and COMPUTES nova-compute processes with Nova's
-MediumFakeDriver, each with its own `[DEFAULT] host`. Nova's API, cell0 and
+MediumFakeDriver (nova_side/e2e_fake.py: one whose node keeps its UUID when
+its nova-compute restarts), each with its own `[DEFAULT] host` and
+`state_path`; one can be stopped and started again (`stop_compute`,
+`start_compute`). Nova's API, cell0 and
 cell1 databases live on MariaDB and are made by nova-manage; messages go
 through RabbitMQ, on a virtual host of the cloud's own. corral serves as
 both Placement (nova-compute's resource trackers and nova-api write to it)
@@ -45,11 +48,12 @@ FEED_USER = "corral_e2e_ro"
 FEED_PASSWORD = "E2e-feed-ro-5c1d"
 ADMIN_TOKEN = "admin:admin"
 # What the scheduler runs (corral, or nova-scheduler on the upstream stack):
-# Nova's default filters plus the two the aggregate scenarios need.
+# Nova's default filters plus the two the aggregate scenarios need and
+# NUMATopologyFilter (the pinned servers of test_nova_moves.py).
 ENABLED_FILTERS = (
     "ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,"
     "ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,"
-    "AggregateInstanceExtraSpecsFilter,AggregateMultiTenancyIsolation"
+    "AggregateInstanceExtraSpecsFilter,AggregateMultiTenancyIsolation,NUMATopologyFilter"
 )
 
 
@@ -122,7 +126,8 @@ class NovaCloud:
         *,
         stack: str = "corral",
         placement_python: Path | None = None,
-        compute_driver: str = "fake.MediumFakeDriver",
+        compute_driver: str = "e2e_fake.StableMediumFakeDriver",
+        compute_conf: str = "",
         debug: bool = True,
     ) -> None:
         if stack not in ("corral", "upstream"):
@@ -131,6 +136,8 @@ class NovaCloud:
             raise ValueError("stack='upstream' needs placement_python")
         self.stack = stack
         self.compute_driver = compute_driver
+        # more of each compute's own config file (e.g. a [compute] section)
+        self.compute_conf = compute_conf
         self.debug = debug
         self.placement_python = placement_python
         self.workdir = workdir
@@ -246,6 +253,9 @@ class NovaCloud:
             "my_ip = 127.0.0.1\n"
             "report_interval = 5\n"
             "service_down_time = 30\n"
+            # A shelved server stays on its host until shelve_offload is asked
+            # for, so each step of shelving can be checked.
+            "shelved_offload_time = -1\n"
             f"debug = {str(self.debug).lower()}\n"
             "[api]\nauth_strategy = keystone\n"
             f"[wsgi]\napi_paste_config = {self.workdir / 'api-paste.ini'}\n"
@@ -416,9 +426,33 @@ class NovaCloud:
         return imported
 
     def _start_compute(self, host: str) -> None:
+        # Each compute has a state_path of its own, as each real host has: its
+        # node identity (compute_id, e2e_fake.py) lives there.
+        state = self.workdir / "state" / host
+        state.mkdir(parents=True, exist_ok=True)
         extra = self.workdir / f"{host}.conf"
-        extra.write_text(f"[DEFAULT]\nhost = {host}\n")
-        self._spawn(host, [str(self.nova_bin / "nova-compute"), *self._conf_args(extra)])
+        extra.write_text(f"[DEFAULT]\nhost = {host}\nstate_path = {state}\n{self.compute_conf}")
+        self._spawn(
+            host,
+            [str(self.nova_python), str(NOVA_SIDE / "nova_compute.py"), *self._conf_args(extra)],
+        )
+
+    def stop_compute(self, host: str) -> None:
+        """Stop one nova-compute process (SIGTERM, as systemd stops it); the
+        service then goes down once its reports stop."""
+        proc = self.procs.pop(host)
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def start_compute(self, host: str) -> None:
+        """Start a stopped nova-compute again (its init_host runs, as at boot)."""
+        if host in self.procs:
+            raise CloudError(f"{host}'s nova-compute is already running")
+        self._start_compute(host)
 
     def _nova_api_up(self) -> bool:
         self.check_alive()

@@ -14,6 +14,7 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bench.candidates import upstream_venv
@@ -54,12 +55,12 @@ def placement_python() -> Path:
     return with_db_drivers(venv / "bin" / "python", f"the Placement 16 virtualenv at {venv}")
 
 
-def _running(tmp: Path, nova_python: Path, stack: str) -> Iterator[NovaCloud]:
+def _running(tmp: Path, nova_python: Path, stack: str, **options: Any) -> Iterator[NovaCloud]:
     _reachable(3306)
     _reachable(5672)
     python = with_sdk(with_db_drivers(nova_python, f"the Nova 34 virtualenv at {NOVA_VENV}"))
     upstream = placement_python() if stack == "upstream" else None
-    running = NovaCloud(tmp, python, stack=stack, placement_python=upstream)
+    running = NovaCloud(tmp, python, stack=stack, placement_python=upstream, **options)
     try:
         running.start()
         yield running
@@ -68,9 +69,13 @@ def _running(tmp: Path, nova_python: Path, stack: str) -> Iterator[NovaCloud]:
 
 
 @pytest.fixture(scope="module")
-def cloud(nova_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NovaCloud]:
-    """A cloud on corral from its first boot."""
-    yield from _running(tmp_path_factory.mktemp("nova-cloud"), nova_python, "corral")
+def cloud(
+    request: pytest.FixtureRequest, nova_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[NovaCloud]:
+    """A cloud on corral from its first boot; a module's CLOUD_OPTIONS (a
+    dict), if it has one, are NovaCloud's keyword arguments."""
+    options = getattr(request.module, "CLOUD_OPTIONS", {})
+    yield from _running(tmp_path_factory.mktemp("nova-cloud"), nova_python, "corral", **options)
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,12 @@
 """Glance and Neutron stand-ins for the end-to-end Nova cloud.
 
 Image and network services are outside corral. The servers these tests boot
-have no network (`networks: none`) and one image that no hypervisor reads
+have no network (`networks: none`) and images that no hypervisor reads
 (Nova's fake virt driver), so the stand-ins answer only what nova-api and
-nova-compute ask on those paths: Glance's image record and schema, Neutron's
-extension, port and network lists (empty). Anything else is answered 404
+nova-compute ask on those paths: Glance's image records (two images, for a
+rebuild with a new one, and the snapshot records shelving creates and
+unshelving deletes) and schema, Neutron's extension, port and network lists
+(empty). Anything else is answered 404
 and recorded in `unexpected`, which the tests assert stays empty, so a flow
 that starts depending on a call these stand-ins fake is noticed.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -43,6 +46,14 @@ IMAGE = {
     "self": f"/v2/images/{IMAGE_ID}",
     "hw_architecture": "x86_64",
 }
+IMAGE2_ID = "0c5f3b9e-7d1a-4e2b-8a6c-5f4e3d2c1b02"
+IMAGE2 = dict(
+    IMAGE,
+    id=IMAGE2_ID,
+    name="cirros-e2e-2",
+    file=f"/v2/images/{IMAGE2_ID}/file",
+    self=f"/v2/images/{IMAGE2_ID}",
+)
 ANY = {"type": ["null", "string", "integer", "number", "boolean", "array", "object"]}
 IMAGE_SCHEMA = {
     "name": "image",
@@ -110,9 +121,40 @@ class _Server(ThreadingHTTPServer):
 
 
 class GlanceStandIn(_Server):
+    IMAGE_PATH = re.compile(r"^/v2/images/([0-9a-f-]{36})$")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self.images: dict[str, dict[str, Any]] = {IMAGE_ID: IMAGE, IMAGE2_ID: IMAGE2}
+
     def route(self, method: str, path: str, handler: _Handler) -> tuple[int, Any] | None:
+        one = self.IMAGE_PATH.match(path)
+        if method == "POST" and path == "/v2/images":
+            # a snapshot's record (shelve): the fake driver uploads no data
+            length = int(handler.headers.get("Content-Length") or 0)
+            body = json.loads(handler.rfile.read(length) or b"{}")
+            image_id = str(body.get("id") or uuid.uuid4())
+            record = {**IMAGE, "visibility": "private", **body}
+            record.update(
+                id=image_id,
+                status="active",
+                file=f"/v2/images/{image_id}/file",
+                self=f"/v2/images/{image_id}",
+            )
+            with self._lock:
+                self.images[image_id] = record
+            return 201, record
+        if method == "DELETE" and one:
+            with self._lock:
+                gone = self.images.pop(one.group(1), None)
+            return None if gone is None else (204, None)
         if method != "GET":
             return None
+        if one:
+            with self._lock:
+                found = self.images.get(one.group(1))
+            return None if found is None else (200, found)
         if path in ("", "/versions"):
             return 200, {
                 "versions": [
@@ -125,10 +167,9 @@ class GlanceStandIn(_Server):
             }
         if path == "/v2/schemas/image":
             return 200, IMAGE_SCHEMA
-        if path == f"/v2/images/{IMAGE_ID}":
-            return 200, IMAGE
         if path == "/v2/images":
-            return 200, {"images": [IMAGE]}
+            with self._lock:
+                return 200, {"images": list(self.images.values())}
         return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -82,11 +83,21 @@ def test_a_group_made_a_moment_ago_is_found_after_catch_up() -> None:
 
 
 def test_an_instance_group_the_cache_does_not_know_is_kept() -> None:
+    # Nova's group, made a moment ago: the Nova feed has not copied it yet.
     group = InstanceGroup("g-1", "affinity", members=("i-new",))
     hosts = FakeHosts()
     admitted = run(hosts, make_spec(instance_group=group))
-    assert admitted.spec.instance_group is group
+    assert admitted.spec.instance_group == dataclasses.replace(group, stored=False)
     assert hosts.catch_ups == 0
+    # the search stage's second look: still unknown, still not stored; known
+    # by then, the store's (stored) with the spec's members too
+    again = current_group(cast(HostCache, hosts), admitted.spec)
+    assert again.instance_group == dataclasses.replace(group, stored=False)
+    hosts.groups["g-1"] = InstanceGroup("g-1", "affinity", members=("i-0",), hosts=("cmp1",))
+    found = current_group(cast(HostCache, hosts), admitted.spec).instance_group
+    assert found == InstanceGroup(
+        "g-1", "affinity", members=("i-new", "i-0"), hosts=("cmp1",), stored=True
+    )
 
 
 def test_the_group_members_are_merged() -> None:

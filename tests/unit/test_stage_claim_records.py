@@ -105,3 +105,12 @@ def test_a_move_keeps_what_the_consumer_holds_and_adds_the_destination() -> None
 def test_a_new_consumer_claims_the_candidate_as_it_is() -> None:
     wanted = {"rp-dst": {"VCPU": 1}}
     assert merge_allocations({}, wanted) == wanted
+
+
+def test_a_group_the_store_does_not_hold_yet_is_not_joined() -> None:
+    # Nova's group, not yet copied by the Nova feed: the claim must not fail on
+    # the membership (the feed brings it from Nova), so none is written.
+    batch = make_batch([{}])
+    group = InstanceGroup("g-new", "affinity", stored=False)
+    spec = make_spec(instance_group=group)
+    assert claim_for("i-1", spec, batch, 0, candidate("rp-0")).group is None

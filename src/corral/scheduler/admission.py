@@ -9,7 +9,9 @@ request costs no read:
 
 - the server group (Nova's RequestSpec.instance_group, or the `group` hint)
   is resolved to the group the store knows, with the hosts of its members;
-  an unknown group named only by uuid is refused;
+  an unknown group named only by uuid is refused; Nova's own group, unknown
+  (made a moment ago, not yet copied by the Nova feed), is kept as Nova
+  sent it, marked not `stored`;
 - an availability zone that no aggregate names, and that is not
   `[DEFAULT] default_availability_zone`, is refused when the door asks for
   it. That check is Nova's compute API's (the HTTP door stands in for it);
@@ -63,7 +65,9 @@ def current_group(hosts: HostCache, spec: RequestSpec) -> RequestSpec:
     if current is None:
         if group is None:
             raise BadRequest(f"Unknown server group {uuid}.")
-        return spec
+        if not group.stored:
+            return spec
+        return dataclasses.replace(spec, instance_group=dataclasses.replace(group, stored=False))
     if group is not None:
         members = tuple(dict.fromkeys((*group.members, *current.members)))
         current = dataclasses.replace(current, members=members)

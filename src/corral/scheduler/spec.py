@@ -59,6 +59,12 @@ class InstanceGroup:
     members: tuple[str, ...] = ()
     hosts: tuple[str, ...] = ()
     name: str | None = None
+    # False: corral's store did not hold the group when the request was
+    # admitted: Nova's own (RequestSpec.instance_group) for a group nova-api
+    # made a moment ago that the Nova feed has not copied yet. Nova's
+    # scheduler needs nothing but the spec's group; an instance placed in it
+    # is recorded without the membership, which the feed brings from Nova.
+    stored: bool = True
 
 
 @dataclass(frozen=True, slots=True)

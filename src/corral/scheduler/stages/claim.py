@@ -92,6 +92,8 @@ class Claim:
 
     write: ConsumerWrite
     placed: PlacedInstance
+    # the server group the instance joins: None for none, or for one the store
+    # does not hold yet (InstanceGroup.stored)
     group: str | None
 
     @property
@@ -130,7 +132,10 @@ def claim_for(
         },
         image_properties=dict(spec.image.properties),
     )
-    return Claim(write, placed, group_uuid(spec))
+    # A group the store does not hold yet (InstanceGroup.stored) is not joined
+    # here: the Nova feed brings its members from Nova.
+    group = spec.instance_group
+    return Claim(write, placed, group_uuid(spec) if group is None or group.stored else None)
 
 
 Allocations = dict[str, dict[str, int]]
