@@ -398,13 +398,6 @@ def test_pinned_pair_in_a_server_group_made_just_now(
     assert_placement_matches(cloud, admin)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="corral's consume stage does not take a chosen host's NUMA cells for the "
-    "next instance of the same request (Nova's HostState.consume_from_request does, "
-    "numa_usage_from_instance_numa): a multi-create can put a third pinned server on "
-    "a host whose two cells are taken, which its compute then refuses",
-)
 def test_pinned_servers_multi_create_fill_the_numa_cells(
     cloud: NovaCloud, admin: Operator, flavors: dict[str, dict[str, Any]]
 ) -> None:
