@@ -30,6 +30,7 @@ from sqlalchemy import select as sql_select
 
 from corral.store import resource_classes, tables
 from corral.store.database import Database
+from tests.functional.rpc_cluster import register_hosts
 from tests.functional.test_launcher import HEADERS, free_port
 
 Resources = dict[str, int]
@@ -389,30 +390,7 @@ def wait_answers(url: str, timeout: float) -> float:
 
 def add_hosts(url: str, count: int, inventory: Resources) -> list[str]:
     """`count` compute hosts, registered and up; their provider uuids."""
-    providers = []
-    with httpx.Client(base_url=url, headers=HEADERS, timeout=30) as http:
-        for i in range(count):
-            host = f"fault-{i:02d}"
-            resp = http.post("/resource_providers", json={"name": host})
-            assert resp.status_code == 200, resp.text
-            rp = str(resp.json()["uuid"])
-            resp = http.put(
-                f"/resource_providers/{rp}/inventories",
-                json={
-                    "resource_provider_generation": 0,
-                    "inventories": {rc: {"total": total} for rc, total in inventory.items()},
-                },
-            )
-            assert resp.status_code == 200, resp.text
-            resp = http.put(
-                f"/scheduler/v1/hosts/{host}",
-                json={"nodename": host, "provider_uuid": rp, "hypervisor_type": "QEMU"},
-            )
-            assert resp.status_code in (200, 201), resp.text
-            resp = http.post(f"/scheduler/v1/hosts/{host}/heartbeat")
-            assert resp.status_code == 204, resp.text
-            providers.append(rp)
-    return providers
+    return list(register_hosts(url, count, dict(inventory), prefix="fault"))
 
 
 def report(name: str, **numbers: Any) -> None:

@@ -85,12 +85,15 @@ def cluster(
                 service.stop()
 
 
-def add_hosts(service: Service, count: int, inventory: dict[str, int]) -> dict[str, str]:
-    """Register `count` compute hosts over HTTP; provider uuid -> host name."""
+def register_hosts(
+    url: str, count: int, inventory: dict[str, int], prefix: str = "scale"
+) -> dict[str, str]:
+    """Register `count` compute hosts, up, through the HTTP API at `url`;
+    provider uuid -> host name."""
     hosts: dict[str, str] = {}
-    with httpx.Client(base_url=service.url, headers=HEADERS, timeout=30) as http:
+    with httpx.Client(base_url=url, headers=HEADERS, timeout=30) as http:
         for i in range(count):
-            host = f"scale-{i:04d}"
+            host = f"{prefix}-{i:04d}"
             resp = http.post("/resource_providers", json={"name": host})
             assert resp.status_code == 200, resp.text
             rp = str(resp.json()["uuid"])
@@ -111,6 +114,11 @@ def add_hosts(service: Service, count: int, inventory: dict[str, int]) -> dict[s
             assert resp.status_code == 204, resp.text
             hosts[rp] = host
     return hosts
+
+
+def add_hosts(service: Service, count: int, inventory: dict[str, int]) -> dict[str, str]:
+    """Register `count` compute hosts over HTTP; provider uuid -> host name."""
+    return register_hosts(service.url, count, inventory)
 
 
 def schedule(
