@@ -75,21 +75,41 @@ def with_db_drivers(python: Path, what: str) -> Path:
 def nova_python() -> Path:
     """The Nova virtualenv's interpreter (NOVA_VENV), building the virtualenv
     with nova==NOVA_VERSION from PyPI when absent."""
-    python = NOVA_VENV / "bin" / "python"
-    if _installed(python, "nova", NOVA_VERSION):
+    return _venv_with(NOVA_VENV, "nova", NOVA_VERSION)
+
+
+@pytest.fixture(scope="session")
+def keystone_python() -> Path:
+    """The Keystone virtualenv's interpreter (KEYSTONE_VENV), building the
+    virtualenv with keystone==KEYSTONE_VERSION from PyPI when absent. Keystone
+    needs nothing more to serve on SQLite with fernet tokens: its WSGI
+    application runs under the standard library's server."""
+    return _venv_with(KEYSTONE_VENV, "keystone", KEYSTONE_VERSION)
+
+
+def _venv_with(venv: Path, package: str, version: str) -> Path:
+    """`venv`'s interpreter, the virtualenv made and `package==version`
+    installed from PyPI when it does not hold that version already."""
+    python = venv / "bin" / "python"
+    if _installed(python, package, version):
         return python
     started = time.monotonic()
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(NOVA_VENV)], check=True, timeout=300)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", f"nova=={NOVA_VERSION}"],
+            [sys.executable, "-m", "venv", str(venv)],
+            check=True,
+            timeout=300,
+            capture_output=True,
+        )
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", f"{package}=={version}"],
             check=True,
             timeout=1200,
             capture_output=True,
         )
     except (subprocess.SubprocessError, OSError) as exc:
-        _service_missing(f"a virtualenv with nova=={NOVA_VERSION} from PyPI", exc)
-    print(f"built {NOVA_VENV} in {time.monotonic() - started:.0f} s", file=sys.stderr)
+        _service_missing(f"a virtualenv with {package}=={version} from PyPI", exc)
+    print(f"built {venv} in {time.monotonic() - started:.0f} s", file=sys.stderr)
     return python
 
 
@@ -103,35 +123,6 @@ def _installed(python: Path, package: str, version: str) -> bool:
         timeout=60,
     )
     return probe.returncode == 0 and probe.stdout.strip() == version
-
-
-@pytest.fixture(scope="session")
-def keystone_python() -> Path:
-    """The Keystone virtualenv's interpreter (KEYSTONE_VENV), building the
-    virtualenv with keystone==KEYSTONE_VERSION from PyPI when absent. Keystone
-    needs nothing more to serve on SQLite with fernet tokens: its WSGI
-    application runs under the standard library's server."""
-    python = KEYSTONE_VENV / "bin" / "python"
-    if _installed(python, "keystone", KEYSTONE_VERSION):
-        return python
-    started = time.monotonic()
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "venv", str(KEYSTONE_VENV)],
-            check=True,
-            timeout=300,
-            capture_output=True,
-        )
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", f"keystone=={KEYSTONE_VERSION}"],
-            check=True,
-            timeout=1200,
-            capture_output=True,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        _service_missing(f"a virtualenv with keystone=={KEYSTONE_VERSION} from PyPI", exc)
-    print(f"built {KEYSTONE_VENV} in {time.monotonic() - started:.0f} s", file=sys.stderr)
-    return python
 
 
 @pytest.fixture(scope="session")

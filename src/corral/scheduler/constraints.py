@@ -29,7 +29,7 @@ as oslo's bool_from_string reads them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import os_resource_classes
@@ -390,12 +390,7 @@ def packed_virtqueue(specs: Specs, props: Props) -> bool:
 
 def sound_model(specs: Specs, props: Props) -> str | None:
     """get_sound_model."""
-    model = unique_flavor_image("sound_model", specs, props)
-    if model and model not in SOUND_MODELS:
-        raise ConstraintError(
-            f"Invalid sound device model {model!r}; allowed: {', '.join(SOUND_MODELS)}"
-        )
-    return model
+    return _one_of("sound_model", specs, props, SOUND_MODELS, "sound device model")
 
 
 def ephemeral_encryption(specs: Specs, props: Props) -> bool:
@@ -405,10 +400,18 @@ def ephemeral_encryption(specs: Specs, props: Props) -> bool:
 
 def ephemeral_encryption_format(specs: Specs, props: Props) -> str | None:
     """get_ephemeral_encryption_format."""
-    fmt = unique_flavor_image("ephemeral_encryption_format", specs, props)
-    if fmt and fmt not in EPHEMERAL_ENCRYPTION_FORMATS:
-        raise ConstraintError(
-            f"Invalid ephemeral encryption format {fmt}; "
-            f"allowed: {', '.join(EPHEMERAL_ENCRYPTION_FORMATS)}"
-        )
-    return fmt or None
+    return _one_of(
+        "ephemeral_encryption_format",
+        specs,
+        props,
+        EPHEMERAL_ENCRYPTION_FORMATS,
+        "ephemeral encryption format",
+    )
+
+
+def _one_of(name: str, specs: Specs, props: Props, allowed: Sequence[str], what: str) -> str | None:
+    """The flavor's or the image's value of `name`, refused unless in `allowed`."""
+    value = unique_flavor_image(name, specs, props)
+    if value and value not in allowed:
+        raise ConstraintError(f"Invalid {what} {value!r}; allowed: {', '.join(allowed)}")
+    return value or None
