@@ -172,8 +172,8 @@ class PlacementIndex:
 
 @dataclass
 class _Loaded:
-    inventory: list[snapshot.InventoryTuple] | None = None
-    usage: list[snapshot.UsageTuple] | None = None
+    inventory: list[snapshot.InventoryRow] | None = None
+    usage: list[snapshot.UsageRow] | None = None
     traits: list[tuple[int, int]] | None = None
     aggregates: list[tuple[int, int, str]] | None = None
     rc_names: dict[int, str] | None = None
@@ -189,7 +189,7 @@ def _read_aspects(
     out = _Loaded()
     if "inventory" in aspects:
         out.inventory = snapshot.inventories(conn, ids("inventory"))
-        rc_ids = {row.rc_id for row in out.inventory}
+        rc_ids = {row[1] for row in out.inventory}
         # Custom class ids can be reused after a delete: always re-read names.
         out.rc_names = resource_classes.names_for_ids(conn, rc_ids)
     if "usage" in aspects:

@@ -11,7 +11,7 @@ the write lock while applying and the read lock while searching.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from corral.placement.index.bitsets import BitMatrix
 from corral.placement.index.columns import ResourceColumn
-from corral.store.snapshot import InventoryTuple, ProviderTuple, UsageTuple
+from corral.store.snapshot import InventoryRow, ProviderTuple, UsageRow
 
 BoolArray = npt.NDArray[np.bool_]
 SlotArray = npt.NDArray[np.intp]
@@ -301,7 +301,9 @@ class IndexState:
         )
         return lookup[provider_ids]
 
-    def apply_inventories(self, asked: Collection[int] | None, rows: list[InventoryTuple]) -> None:
+    def apply_inventories(
+        self, asked: Collection[int] | None, rows: Sequence[InventoryRow]
+    ) -> None:
         if asked is None and not self.columns:
             self._load_inventories(rows)
             self._touch(range(self.size))
@@ -313,22 +315,16 @@ class IndexState:
             else:
                 for slot in slots:
                     column.drop_inventory(slot)
-        for row in rows:
-            target = self.slot_of_id.get(row.provider_id)
+        for provider_id, rc_id, total, reserved, min_unit, max_unit, step, ratio in rows:
+            target = self.slot_of_id.get(provider_id)
             if target is None:
                 continue
-            self._column_for_write(row.rc_id).set_inventory(
-                target,
-                row.total,
-                row.reserved,
-                row.min_unit,
-                row.max_unit,
-                row.step_size,
-                float(row.allocation_ratio),
+            self._column_for_write(rc_id).set_inventory(
+                target, total, reserved, min_unit, max_unit, step, float(ratio)
             )
         self._touch(slots if asked is not None else range(self.size))
 
-    def _load_inventories(self, rows: list[InventoryTuple]) -> None:
+    def _load_inventories(self, rows: Sequence[InventoryRow]) -> None:
         """A whole cloud's inventory into empty columns, a class at a time."""
         if not rows:
             return
@@ -351,7 +347,7 @@ class IndexState:
                 },
             )
 
-    def apply_usages(self, asked: Collection[int] | None, rows: list[UsageTuple]) -> None:
+    def apply_usages(self, asked: Collection[int] | None, rows: Sequence[UsageRow]) -> None:
         slots = self._asked_slots(asked)
         for column in self.columns.values():
             if asked is None:
@@ -362,13 +358,13 @@ class IndexState:
         if asked is None and rows:
             self._load_usages(rows)
         else:
-            for row in rows:
-                target = self.slot_of_id.get(row.provider_id)
+            for provider_id, rc_id, used in rows:
+                target = self.slot_of_id.get(provider_id)
                 if target is not None:
-                    self._column_for_write(row.rc_id).set_used(target, row.used)
+                    self._column_for_write(rc_id).set_used(target, int(used))
         self._touch(slots if asked is not None else range(self.size))
 
-    def _load_usages(self, rows: list[UsageTuple]) -> None:
+    def _load_usages(self, rows: Sequence[UsageRow]) -> None:
         table = np.array(rows, dtype=np.int64)
         slots = self._slots_for_ids(table[:, 0])
         for rc_id in np.unique(table[:, 1]).tolist():
