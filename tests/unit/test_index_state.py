@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corral.placement.index.bitsets import BitMatrix
 from corral.placement.index.columns import ResourceColumn
@@ -39,6 +41,40 @@ def test_bitmatrix_union_of_rows() -> None:
     rows_b = np.array([1, 2, 2])
     got = bits.union_satisfies([rows_a, rows_b], [[1], [2, 3]])
     assert got.tolist() == [True, True, False]
+
+
+pairs = st.lists(st.tuples(st.integers(0, 300), st.integers(0, 200)), max_size=400)
+
+
+@settings(max_examples=60, deadline=None)
+@given(pairs, st.booleans())
+def test_bitmatrix_load_is_set_row_for_every_row(rows: list[tuple[int, int]], warm: bool) -> None:
+    """The bulk load of a full index load and one set_row per row agree:
+    words, ids, holders and interning, on a fresh matrix and on one whose rows
+    were all cleared (its bits already handed out)."""
+    loaded, by_row = BitMatrix(4), BitMatrix(4)
+    if warm:
+        loaded.set_row(0, [5, 150])
+        loaded.clear_row(0)
+    wanted: dict[int, set[int]] = {}
+    for row, ident in rows:
+        wanted.setdefault(row, set()).add(ident)
+    by_row.ensure_rows(302)
+    for row, ids in wanted.items():
+        by_row.set_row(row, ids)
+    loaded.load(
+        np.array([r for r, _ in rows], dtype=np.intp),
+        np.array([i for _, i in rows], dtype=np.int64),
+    )
+    loaded.ensure_rows(302)
+    for row in range(302):
+        assert loaded.ids(row) == by_row.ids(row)
+        for ident in range(0, 201, 7):
+            assert bool(loaded.any_of([ident], 302)[row]) == (ident in wanted.get(row, ()))
+    for ident in range(201):
+        assert loaded.holders(ident) == by_row.holders(ident)
+    same = [r for r in wanted if wanted[r] == wanted.get(rows[0][0])] if rows else []
+    assert len({id(loaded.ids(r)) for r in same}) <= 1
 
 
 def test_column_capacity_rule() -> None:

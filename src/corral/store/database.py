@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Connection,
     Engine,
@@ -40,6 +42,17 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def _json_loads(text: str) -> Any:
+    """JSON columns as orjson reads them: the host cache reads six per compute
+    node, and the standard library's decoder took a third of a 100,000-host
+    load. A value orjson refuses (NaN or Infinity, which older writers using
+    the standard library could store) is read as the standard library reads it."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 class Database:
     """A connection factory with explicit read and write transaction scopes.
 
@@ -63,6 +76,7 @@ class Database:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
             kwargs["pool_pre_ping"] = True
+        kwargs["json_deserializer"] = _json_loads
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)

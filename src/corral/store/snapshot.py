@@ -206,5 +206,9 @@ def provider_rows(conn: Connection, ids: Collection[int]) -> list[ProviderRow]:
         wanted = set(ids)
         rows = conn.execute(provider_select().order_by(_rp.c.id))
         return [to_provider(r) for r in rows if r.id in wanted]
-    found = _run(conn, provider_select(), _rp.c.id, ids)
-    return sorted((to_provider(r) for r in found), key=lambda row: row.id)
+    found = [
+        to_provider(r)
+        for chunk in _chunks(ids)
+        for r in conn.execute(provider_select().where(_rp.c.id.in_(chunk)))
+    ]
+    return sorted(found, key=lambda row: row.id)

@@ -78,10 +78,46 @@ class BitMatrix:
     def clear_row(self, row: int) -> None:
         self.set_row(row, _EMPTY)
 
+    def load(self, rows: npt.NDArray[np.intp], ids: npt.NDArray[np.int64]) -> None:
+        """Fill an empty matrix from (row, id) pairs at once: a full load's
+        traits or aggregates, where one set_row per provider cost most of the
+        fold at 100,000 providers."""
+        if len(rows) == 0:
+            return
+        self.ensure_rows(int(rows.max()) + 1)
+        if self._bit_of:
+            for row, ident in zip(rows.tolist(), ids.tolist(), strict=True):
+                self.set_row(row, self._sets[row] | {ident})
+            return
+        pairs = np.unique(np.stack([rows.astype(np.int64), ids.astype(np.int64)]), axis=1)
+        rows = pairs[0].astype(np.intp)
+        distinct, bits = np.unique(pairs[1], return_inverse=True)
+        for ident in distinct.tolist():
+            self._bit(int(ident))  # widens the words as it goes; bits follow id order
+        masks = np.left_shift(np.uint64(1), (bits & 63).astype(np.uint64))
+        np.bitwise_or.at(self.words, (rows, bits >> 6), masks)
+        self._count = dict(
+            zip(distinct.tolist(), np.bincount(bits, minlength=len(distinct)).tolist(), strict=True)
+        )
+        # Rows with the same words share one set: decode each distinct row once.
+        used = np.unique(rows)
+        patterns, which = np.unique(self.words[used], axis=0, return_inverse=True)
+        id_of_bit = distinct.tolist()
+        decoded = [
+            self._interned.setdefault(s, s)
+            for s in (frozenset(id_of_bit[b] for b in _bits_of(p)) for p in patterns)
+        ]
+        for row, pattern in zip(used.tolist(), which.reshape(-1).tolist(), strict=True):
+            self._sets[row] = decoded[pattern]
+
     # --- reads ---------------------------------------------------------------
 
     def ids(self, row: int) -> frozenset[int]:
         return self._sets[row]
+
+    def holders_any(self) -> bool:
+        """Whether any row carries any id."""
+        return any(self._count.values())
 
     def holders(self, ident: int) -> int:
         """How many rows carry `ident`."""
@@ -125,3 +161,14 @@ class BitMatrix:
                 hit |= (union[:, word] & np.uint64(mask)) != 0
             out &= hit
         return out
+
+
+def _bits_of(words: npt.NDArray[np.uint64]) -> list[int]:
+    """The set bits of one row of words, ascending."""
+    out: list[int] = []
+    for word_index, word in enumerate(words.tolist()):
+        while word:
+            low = word & -word
+            out.append(word_index * 64 + low.bit_length() - 1)
+            word ^= low
+    return out

@@ -379,6 +379,8 @@ class IndexState:
                 column.set_used(slot, amount)
 
     def apply_traits(self, asked: Collection[int] | None, rows: list[tuple[int, int]]) -> None:
+        if asked is None and self._bulk_load(self.traits, rows):
+            return
         by_slot = self._group(asked, rows)
         for slot, ids in by_slot.items():
             self.traits.set_row(slot, ids)
@@ -390,10 +392,26 @@ class IndexState:
     ) -> None:
         for _pid, agg_id, agg_uuid in rows:
             self.aggregate_id_of_uuid[agg_uuid] = agg_id
-        by_slot = self._group(asked, [(pid, agg_id) for pid, agg_id, _ in rows])
+        pairs = [(pid, agg_id) for pid, agg_id, _ in rows]
+        if asked is None and self._bulk_load(self.aggregates, pairs):
+            return
+        by_slot = self._group(asked, pairs)
         for slot, ids in by_slot.items():
             self.aggregates.set_row(slot, ids)
         self.topology_version += 1
+
+    def _bulk_load(self, matrix: BitMatrix, rows: list[tuple[int, int]]) -> bool:
+        """A whole cloud's (provider id, id) pairs into a matrix no row was
+        written to yet; False (nothing done) when the matrix holds rows."""
+        if matrix.holders_any():
+            return False
+        table = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        slots = self._slots_for_ids(table[:, 0])
+        known = slots >= 0
+        matrix.load(slots[known], table[known, 1])
+        self._touch(range(self.size))
+        self.topology_version += 1
+        return True
 
     def _asked_slots(self, asked: Collection[int] | None) -> list[int]:
         if asked is None:
