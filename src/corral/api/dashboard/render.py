@@ -97,6 +97,7 @@ def error_response(exc: CorralError, method: str, path: str, headers: dict[str, 
 STATIC_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
 }
 
 
