@@ -21,6 +21,7 @@ from corral.api.policies import scheduler as policy
 from corral.api.scheduler import schemas
 from corral.api.scheduler.params import path_param
 from corral.compute import hosts as compute_hosts
+from corral.errors import NotFound
 from corral.placement import aggregates, inventories, traits, usages
 from corral.store.database import utcnow
 from corral.store.inventories import Inventory
@@ -36,11 +37,16 @@ class NodeDetail:
     usages: dict[str, int]
     traits: list[str]
     placement_aggregates: list[str]
+    # False: Placement has no provider of that uuid (the node was registered first)
+    in_placement: bool = True
 
 
 def _node(req: Request, nodename: str, provider_uuid: str) -> NodeDetail:
     db = req.services.db
-    _row, inventory = inventories.list_inventories(db, provider_uuid)
+    try:
+        _row, inventory = inventories.list_inventories(db, provider_uuid)
+    except NotFound:
+        return NodeDetail(nodename, provider_uuid, {}, {}, [], [], in_placement=False)
     return NodeDetail(
         nodename=nodename,
         provider_uuid=provider_uuid,
