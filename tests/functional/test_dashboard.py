@@ -136,3 +136,22 @@ def test_next_stays_on_the_dashboard() -> None:
     assert session.safe_next("https://evil.example/") == "/dashboard"
     assert session.safe_next("//evil.example/dashboard") == "/dashboard"
     assert session.safe_next("/dashboard/hosts/h1") == "/dashboard/hosts/h1"
+
+
+def test_the_host_map_marks_disabled_and_forced_down_hosts(client: TestClient) -> None:
+    admin = {"x-auth-token": "admin"}
+    for i, name in enumerate(("h1", "h2", "h3")):
+        node = {"nodename": name, "provider_uuid": f"9f0e8a70-0000-4000-8000-00000000000{i}"}
+        assert client.put(f"/scheduler/v1/hosts/{name}", json=node, headers=admin).status_code in (
+            200,
+            201,
+        )
+    service = "/scheduler/v1/hosts/{}/service"
+    assert client.put(service.format("h2"), json={"disabled": True}, headers=admin).is_success
+    assert client.put(service.format("h3"), json={"forced_down": True}, headers=admin).is_success
+    _login(client, "admin")
+    live = client.get("/dashboard/live").text
+    assert '<path class="disabled"' in live and '<path class="forced-down"' in live
+    assert "1 up · 0 down · 1 disabled · 1 forced down" in live
+    rows = client.get("/dashboard").text
+    assert 'class="state forced-down">forced down<' in rows
