@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # the [api] auth_strategy of the config instead.
 RUN_AUTH ?= --auth-strategy noauth2
 
-.PHONY: run test lint unit functional e2e faults conformance audit bench clean venv
+.PHONY: run test lint unit functional e2e faults browser conformance audit bench clean venv
 
 venv: $(STAMP)
 
@@ -41,10 +41,15 @@ functional: $(STAMP)
 # The end-to-end Nova cloud (tests/e2e: Nova 34's own services on corral,
 # MariaDB and RabbitMQ) takes minutes, so it has a target of its own.
 test: lint $(STAMP)
-	$(BIN)/pytest tests --ignore=tests/e2e --ignore=tests/faults
+	$(BIN)/pytest tests --ignore=tests/e2e --ignore=tests/faults --ignore=tests/browser
 
 e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e
+
+# The dashboard in real Chromium (Debian's /usr/bin/chromium, installed by the
+# suite's fixture when absent) against a served corral and its demo cloud.
+browser: $(STAMP)
+	$(BIN)/pytest tests/browser
 
 # Real processes killed and dependencies cut off under load, the invariants
 # checked after each (tests/faults): minutes, so a target of its own.

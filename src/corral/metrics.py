@@ -110,3 +110,31 @@ def mark_process_dead(pid: int) -> None:
     directory = os.environ.get(MULTIPROC_ENV)
     if directory:
         _multiprocess.mark_process_dead(pid, directory)
+
+
+def _totals(metric: str, label: str) -> dict[str, float]:
+    """A counter's value per `label`, added up over every worker (as /metrics shows it)."""
+    directory = os.environ.get(MULTIPROC_ENV)
+    registry: CollectorRegistry = REGISTRY
+    if directory:
+        registry = CollectorRegistry()
+        _multiprocess.MultiProcessCollector(registry, path=directory)
+    out: dict[str, float] = {}
+    for family in registry.collect():
+        if family.name != metric:
+            continue
+        for sample in family.samples:
+            if sample.name == f"{metric}_total":
+                key = sample.labels.get(label, "")
+                out[key] = out.get(key, 0.0) + sample.value
+    return out
+
+
+def claim_conflicts() -> dict[str, float]:
+    """corral_claim_conflicts_total by outcome, since the service started."""
+    return _totals("corral_claim_conflicts", "outcome")
+
+
+def scheduling_outcomes() -> dict[str, float]:
+    """corral_scheduling_outcomes_total by outcome, since the service started."""
+    return _totals("corral_scheduling_outcomes", "outcome")

@@ -26,6 +26,8 @@ from corral.api import microversion
 from corral.api.auth import Authenticator
 from corral.api.context import RequestContext
 from corral.api.cors import CorsPolicy
+from corral.api.dashboard import render as dashboard_render
+from corral.api.dashboard import session as dashboard_session
 from corral.api.http import Request, Response, accepted, json_response
 from corral.api.routing import Router
 from corral.api.services import Services
@@ -89,8 +91,12 @@ class App:
         thread_limit: int = 16,
         observer: RequestObserver | None = None,
         admission: Admission | None = None,
+        dashboard: bool = False,
     ) -> None:
         self.router = router
+        # /dashboard is served (its routes are in the router): its requests
+        # authenticate from the session cookie and are answered in HTML.
+        self.dashboard = dashboard
         self.services = services
         self.authenticator = authenticator
         self.cors = cors
@@ -159,6 +165,7 @@ class App:
             return self.cors.preflight(headers)
         version: microversion.Version | None = None
         vary = True
+        browser = self.dashboard and dashboard_session.owns(path)
         try:
             if shed:
                 # Before the body is read or the token checked: refusing must
@@ -170,7 +177,12 @@ class App:
                 )
             self._check_limits(scope, path)
             body = await _read_body(receive, self.limits.max_body_bytes)
-            context = await self.authenticator.authenticate(method, path, headers)
+            if browser:
+                context = await dashboard_session.authenticate(
+                    self.authenticator, method, path, headers, body
+                )
+            else:
+                context = await self.authenticator.authenticate(method, path, headers)
             context.request_id = request_id
             try:
                 version = microversion.from_header(headers.get(microversion.HEADER))
@@ -182,6 +194,8 @@ class App:
                 method, path, scope, headers, body, version, context, bounded=bounded
             )
         except CorralError as exc:
+            if browser:
+                return dashboard_render.error_response(exc, method, path, headers)
             # Like upstream's WebOb errors raised through its microversion
             # middleware: the version header but no Vary (only the router's own
             # 405 is a returned response, which gets both).
@@ -214,6 +228,10 @@ class App:
                 # transaction did not commit, or its outcome is read back with
                 # GET), and the answer is "retry", not "corral is broken".
                 LOG.warning("%s %s: the database cannot be reached: %s", method, path, exc)
+                if browser:
+                    return dashboard_render.error_page(
+                        503, "Service Unavailable", "The database cannot be reached; retry."
+                    )
                 resp = self._error(
                     503,
                     "The database cannot be reached; retry in a moment.",
@@ -225,6 +243,8 @@ class App:
                 resp.add_header("retry-after", str(RETRY_AFTER_SECONDS))
             else:
                 LOG.exception("unhandled error in %s %s", method, path)
+                if browser:
+                    return dashboard_render.error_page(500, "Internal Error", "Internal error.")
                 resp = self._error(500, "Internal error.", None, version, request_id, method)
                 # Upstream's fault wrapper sits outside the microversion middleware.
                 version = None

@@ -27,6 +27,7 @@ import orjson
 from corral import __version__
 from corral.api import microversion
 from corral.api.auth import PUBLIC_PATHS
+from corral.api.dashboard.session import PREFIX as DASHBOARD_PREFIX
 from corral.api.http import Handler, Request, Response, SchemaChoice, accepted
 from corral.api.placement.routes import placement_routes
 from corral.api.routing import Router
@@ -115,6 +116,11 @@ def build_document(router: Router) -> dict[str, Any]:
             {"name": "placement", "description": "The OpenStack Placement API."},
             {"name": "scheduler", "description": "corral's scheduling, host and group API."},
             {"name": "operations", "description": "Health, metrics and this document."},
+            {
+                "name": "dashboard",
+                "description": "The operator dashboard: HTML pages for a browser, the token "
+                "kept in a session cookie after the login form.",
+            },
         ],
         "paths": paths,
         "components": {
@@ -161,6 +167,8 @@ def _openapi_path(template: str) -> str:
 
 
 def _tag(template: str) -> str:
+    if template.startswith(DASHBOARD_PREFIX):
+        return "dashboard"
     if template.startswith(SCHEDULER_PREFIX):
         return "scheduler"
     if template in _PLACEMENT_TEMPLATES:

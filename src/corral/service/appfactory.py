@@ -7,6 +7,7 @@ from oslo_config import cfg
 from corral.api.app import Admission, App, Limits
 from corral.api.auth import Authenticator, NoAuth2
 from corral.api.cors import CorsPolicy
+from corral.api.dashboard.routes import dashboard_routes
 from corral.api.openapi import OpenApiEndpoint
 from corral.api.ops import OpsEndpoints, RequestMetrics
 from corral.api.placement.routes import placement_routes
@@ -77,7 +78,13 @@ def build_app(
     openapi = OpenApiEndpoint()
     # The one route table: the router dispatches with it and the OpenAPI
     # document is built from it.
-    router = Router(placement_routes() + scheduler_routes() + ops.routes() + openapi.routes())
+    router = Router(
+        placement_routes()
+        + scheduler_routes()
+        + dashboard_routes()
+        + ops.routes()
+        + openapi.routes()
+    )
     openapi.publish(router)
     app = App(
         router,
@@ -96,6 +103,7 @@ def build_app(
             # Probes and scrapes must answer while the service is overloaded.
             unbounded_paths=frozenset(template for template, _ in ops.routes()),
         ),
+        dashboard=True,
     )
     app.on_startup.append(refresher.start)
     app.on_shutdown.append(refresher.stop)

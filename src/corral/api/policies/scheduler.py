@@ -1,6 +1,6 @@
 """Rules for corral's own scheduler API (/scheduler/v1): hosts, aggregates,
 server groups, instances and scheduling decisions. Admin or service only, as Placement's rules;
-capacity headroom admin only."""
+capacity headroom and the dashboard admin only."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ INSTANCES_DELETE = "scheduler:instances:delete"
 SELECT_DESTINATIONS = "scheduler:select_destinations"
 EXPLAIN = "scheduler:explain"
 CAPACITY = "scheduler:capacity:get"
+DASHBOARD_VIEW = "scheduler:dashboard:view"
 
 _HOST = f"{_ROOT}/hosts/{{host}}"
 _AGGREGATE = f"{_ROOT}/aggregates/{{aggregate}}"
@@ -102,6 +103,13 @@ _ADMIN_RULES: list[tuple[str, str, list[tuple[str, str]]]] = [
         CAPACITY,
         "Count how many more instances of a shape fit, per zone, aggregate and host.",
         [("GET", f"{_ROOT}/capacity")],
+    ),
+    # The dashboard shows all of the above at once (every host, every
+    # decision): admins only, as capacity.
+    (
+        DASHBOARD_VIEW,
+        "View the operator dashboard (every page under /dashboard).",
+        [("GET", "/dashboard"), ("POST", "/dashboard/explain")],
     ),
 ]
 

@@ -143,6 +143,15 @@ class HostCache:
         with self._rw.reading():
             return self._mirror.provider_uuids()
 
+    def forced_down(self, provider_uuids: Sequence[str]) -> list[bool]:
+        """Whether each node's service is forced down (the batch's `up` folds
+        it in with the heartbeat; the dashboard tells the two apart)."""
+        with self._rw.reading():
+            mirror = self._mirror
+            rows = mirror.rows_of(provider_uuids)
+            picked: list[bool] = mirror.cols.bools["forced_down"][rows].tolist()
+            return picked
+
     def node_of_provider(self, provider_uuid: str) -> NodeKey | None:
         """(host, node) of the compute node with that root provider."""
         with self._rw.reading():
