@@ -88,6 +88,10 @@ class ThrowawayCloud:
         try:
             migrate.upgrade(self.db)
             load_snapshot(self.db, self.snapshot, self.conf)
+            self._alive = [h["name"] for h in self.snapshot["hosts"] if h.get("up", True)]
+            # A large cloud takes longer to write than service_down_time: the
+            # first hosts written must not count as down when the replay starts.
+            self._heartbeat_all()
             self.index = PlacementIndex(self.db)
             self.index.load()
             self.hosts = HostCache(
@@ -111,8 +115,6 @@ class ThrowawayCloud:
         except BaseException:
             self.close()
             raise
-        self._alive = [h["name"] for h in self.snapshot["hosts"] if h.get("up", True)]
-        self._last_heartbeat = utcnow()
 
     # --- the instance life cycle -------------------------------------------------------
 
@@ -137,9 +139,11 @@ class ThrowawayCloud:
         half of service_down_time has passed: a replay can run longer than
         that, and a simulated host must not go down for lack of a compute
         service behind it."""
+        if (utcnow() - self._last_heartbeat).total_seconds() >= self.conf.service_down_time / 2:
+            self._heartbeat_all()
+
+    def _heartbeat_all(self) -> None:
         now = utcnow()
-        if (now - self._last_heartbeat).total_seconds() < self.conf.service_down_time / 2:
-            return
         with self.db.write() as conn:
             host_store.record_heartbeats(conn, dict.fromkeys(self._alive, now))
         self._last_heartbeat = now
