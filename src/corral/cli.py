@@ -273,6 +273,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _run_remote(args, action)
 
 
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from corral.client import CorralClient
+    from corral.whatif import snapshot
+
+    def action(client: CorralClient) -> int:
+        def step(what: str) -> None:
+            print(f"reading {what} ...", file=sys.stderr)
+
+        try:
+            taken = snapshot.take(client, step=step)
+            snapshot.save(taken, args.output)
+        except (snapshot.SnapshotError, OSError) as exc:
+            print(f"corral: error: {exc}", file=sys.stderr)
+            return 2
+        print(
+            f"{args.output}: {len(taken['hosts'])} hosts, {len(taken['providers'])} providers, "
+            f"{len(taken['aggregates'])} aggregates, {len(taken['server_groups'])} server "
+            f"groups, {len(taken['instances'])} instances, {len(taken['allocations'])} "
+            "consumers with allocations"
+        )
+        return 0
+
+    return _run_remote(args, action)
+
+
 def _add_remote(parser: argparse.ArgumentParser) -> None:
     """How to reach a running service."""
     parser.add_argument(
@@ -459,6 +484,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="run even when the service already has hosts"
     )
     demo.set_defaults(func=cmd_demo)
+
+    snapshot = sub.add_parser(
+        "snapshot",
+        help="write a running service's cloud (hosts, providers, inventories, traits, "
+        "aggregates, server groups, instances, allocations) to one JSON file",
+    )
+    _add_remote(snapshot)
+    snapshot.add_argument(
+        "-o", "--output", required=True, help="the file to write (gzip when it ends in .gz)"
+    )
+    snapshot.set_defaults(func=cmd_snapshot)
     return parser
 
 
