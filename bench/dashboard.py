@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import re
-import socket
 import sys
 import tempfile
 import threading
@@ -39,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import uvicorn
 
+from candidates import free_port
 from corral.conf import new_conf
 from corral.service.appfactory import build_app
 from corral.service.gc_tuning import tune_gc
@@ -53,13 +53,6 @@ FLAVOR = {"vcpus": "2", "memory_mb": "4096", "disk_gb": "20"}
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Browser:
@@ -105,7 +98,7 @@ def measure(url: str, host: str, calls: int) -> list[tuple[str, list[float], int
     conf([], project="corral", default_config_files=[])
     conf.set_override("service_down_time", SERVICE_DOWN_TIME)
     app = build_app(conf, url, policy_overrides=apply_profile(conf, "default"))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
